@@ -1,0 +1,210 @@
+from __future__ import annotations
+
+import secrets
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import DecimalField, F, Q, Sum, Value
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
+
+from partners.domain import CURRENCIES, CURRENCY_CHOICES
+from partners.models import E164_VALIDATOR, Broker, ServiceType, Vendor
+
+# Crockford's base32 without the look-alikes: a reference read over the phone survives.
+REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+MONEY = {"max_digits": 12, "decimal_places": 2}
+ZERO = Decimal("0.00")
+
+
+def new_reference(prefix: str) -> str:
+    return prefix + "-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+
+
+def _live_items_sum(column: str) -> Coalesce:
+    return Coalesce(
+        Sum(
+            F("items__quantity") * F(f"items__{column}"),
+            filter=Q(items__cancelled_at__isnull=True),
+            output_field=DecimalField(**MONEY),
+        ),
+        Value(ZERO),
+        output_field=DecimalField(**MONEY),
+    )
+
+
+class BookingQuerySet(models.QuerySet["Booking"]):
+    def with_totals(self) -> BookingQuerySet:
+        """Annotate sell and cost totals of live (not cancelled) items in one query."""
+        return self.annotate(
+            total_sell=_live_items_sum("unit_price"), total_cost=_live_items_sum("unit_cost")
+        )
+
+
+class Booking(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PENDING_APPROVAL = "pending_approval", "Pending approval"
+        APPROVED = "approved", "Approved"
+        CONFIRMED = "confirmed", "Confirmed"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Source(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        PORTAL = "portal", "Portal"
+        API = "api", "API"
+        OFFER = "offer", "Offer"
+        SYSTEM = "system", "System"
+
+    reference = models.CharField(max_length=20, unique=True, editable=False)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.DRAFT, db_index=True, editable=False
+    )
+    broker = models.ForeignKey(
+        Broker, null=True, blank=True, on_delete=models.PROTECT, related_name="bookings"
+    )
+    commission_rate = models.DecimalField(
+        "commission rate (%)",
+        max_digits=5,
+        decimal_places=2,
+        default=ZERO,
+        editable=False,
+        help_text="The broker's rate when the booking was made.",
+    )
+    customer_name = models.CharField("lead customer", max_length=200)
+    customer_email = models.EmailField(blank=True)
+    customer_phone = models.CharField(max_length=16, blank=True, validators=[E164_VALIDATOR])
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="EUR")
+    notes = models.TextField(blank=True)
+    source = models.CharField(
+        max_length=10, choices=Source.choices, default=Source.ADMIN, editable=False
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    submitted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    approved_at = models.DateTimeField(null=True, blank=True, editable=False)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    completed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    cancel_reason = models.TextField(blank=True, editable=False)
+
+    objects = BookingQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("approve_booking", "Can approve bookings")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(currency__in=CURRENCIES), name="booking_currency_iso4217"
+            ),
+            models.CheckConstraint(
+                condition=Q(commission_rate__gte=0) & Q(commission_rate__lte=100),
+                name="booking_commission_rate_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    def get_absolute_url(self) -> str:
+        return reverse("admin:bookings_booking_change", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in (self.Status.COMPLETED, self.Status.CANCELLED)
+
+
+class BookingItemQuerySet(models.QuerySet["BookingItem"]):
+    def live(self) -> BookingItemQuerySet:
+        return self.filter(cancelled_at__isnull=True)
+
+
+class BookingItem(models.Model):
+    class VendorStatus(models.TextChoices):
+        UNASSIGNED = "unassigned", "Unassigned"
+        PENDING = "pending", "Pending vendor"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+        CONFIRMED = "confirmed", "Confirmed"
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="items")
+    service_type = models.CharField(max_length=20, choices=ServiceType.choices)
+    description = models.CharField(max_length=300)
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    quantity = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
+    unit_price = models.DecimalField(**MONEY, validators=[MinValueValidator(0)])
+    unit_cost = models.DecimalField(**MONEY, validators=[MinValueValidator(0)])
+    vendor = models.ForeignKey(
+        Vendor, null=True, blank=True, on_delete=models.PROTECT, related_name="items"
+    )
+    vendor_status = models.CharField(
+        max_length=12,
+        choices=VendorStatus.choices,
+        default=VendorStatus.UNASSIGNED,
+        db_index=True,
+        editable=False,
+    )
+    vendor_reference = models.CharField(max_length=100, blank=True, editable=False)
+    decline_reason = models.TextField(blank=True, editable=False)
+    assigned_at = models.DateTimeField(null=True, blank=True, editable=False)
+    responded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    objects = BookingItemQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["start", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__gte=F("start")), name="item_end_not_before_start"
+            ),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="item_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=0), name="item_unit_price_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_cost__gte=0), name="item_unit_cost_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(vendor__isnull=False) | Q(vendor_status__in=["unassigned", "declined"]),
+                name="item_vendor_status_needs_vendor",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_service_type_display()}: {self.description}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.cancelled_at is None
+
+    @property
+    def total_price(self) -> Decimal:
+        return self.quantity * self.unit_price
+
+    @property
+    def total_cost(self) -> Decimal:
+        return self.quantity * self.unit_cost

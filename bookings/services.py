@@ -1,0 +1,553 @@
+"""Every change to a booking or its items goes through one of these functions.
+
+Each is atomic, re-reads its rows with ``select_for_update()`` (booking first, then
+item, always in that order so two calls cannot deadlock), checks the transition,
+saves only what changed, writes an audit entry and records who must be told.
+
+Booking:  draft -> pending_approval -> approved -> confirmed -> completed,
+          and any of the first four -> cancelled.
+Item:     unassigned -> pending -> accepted -> confirmed; pending -> declined;
+          declined (or pending / accepted) -> pending with another vendor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from bookings import notify as tell
+from bookings.models import Booking, BookingItem, new_reference
+from partners.audit import audit
+from partners.domain import Actor, InvalidTransition, NotPermitted, ValidationFailed
+from partners.models import Broker, Vendor
+
+S = Booking.Status
+V = BookingItem.VendorStatus
+
+BOOKING_FIELDS = {
+    "customer_name",
+    "customer_email",
+    "customer_phone",
+    "notes",
+    "broker",
+    "currency",
+}
+DRAFT_ONLY_FIELDS = {"broker", "currency"}
+ITEM_FIELDS = {"service_type", "description", "start", "end", "quantity", "unit_price", "unit_cost"}
+# Changing any of these on an item a vendor was told about asks the vendor again.
+ITEM_SERVICE_FIELDS = {"service_type", "description", "start", "end", "quantity", "unit_cost"}
+EDITABLE_STATUSES = (S.DRAFT, S.PENDING_APPROVAL, S.APPROVED)
+OPEN_STATUSES = (*EDITABLE_STATUSES, S.CONFIRMED)
+
+
+# --- access and locking helpers --------------------------------------------------
+
+
+def _lock_booking(booking: Booking | int) -> Booking:
+    pk = booking if isinstance(booking, int) else booking.pk
+    return Booking.objects.select_for_update(of=("self",)).select_related("broker").get(pk=pk)
+
+
+def _lock_item(item: BookingItem) -> tuple[Booking, BookingItem]:
+    booking = _lock_booking(item.booking_id)
+    locked = (
+        BookingItem.objects.select_for_update(of=("self",)).select_related("vendor").get(pk=item.pk)
+    )
+    locked.booking = booking
+    return booking, locked
+
+
+def _require_booking_access(booking: Booking, actor: Actor, perm: str, action: str) -> None:
+    """Staff need ``perm``; a broker may touch only its own bookings; vendors none."""
+    if actor.vendor is not None:
+        raise NotPermitted(f"Vendors cannot {action}.")
+    if actor.broker is not None:
+        if booking.broker_id != actor.broker.pk:
+            raise NotPermitted(f"You cannot {action}: this booking is not yours.")
+        return
+    actor.require_perm(perm, action)
+
+
+def _require_vendor_or_staff(item: BookingItem, actor: Actor, action: str) -> None:
+    """The assigned vendor, or staff acting on its behalf."""
+    if actor.broker is not None:
+        raise NotPermitted(f"Brokers cannot {action}.")
+    if actor.vendor is not None:
+        if item.vendor_id != actor.vendor.pk:
+            raise NotPermitted(f"You cannot {action}: this item is not assigned to you.")
+        return
+    actor.require_perm("bookings.change_bookingitem", action)
+
+
+def _require_status(booking: Booking, allowed: Iterable[str], action: str) -> None:
+    if booking.status not in allowed:
+        status = booking.get_status_display().lower()
+        raise InvalidTransition(f"Cannot {action}: booking {booking.reference} is {status}.")
+
+
+def _require_item_status(item: BookingItem, allowed: Iterable[str], action: str) -> None:
+    if not item.is_live:
+        raise InvalidTransition(f"Cannot {action}: the item is cancelled.")
+    if item.vendor_status not in allowed:
+        raise InvalidTransition(
+            f"Cannot {action}: the item is {item.get_vendor_status_display().lower()}."
+        )
+
+
+def _unique_reference() -> str:
+    for _ in range(20):
+        reference = new_reference("BK")
+        if not Booking.objects.filter(reference=reference).exists():
+            return reference
+    raise RuntimeError("Could not find a free booking reference.")  # pragma: no cover
+
+
+def _check_keys(fields: Mapping[str, Any], allowed: set[str]) -> None:
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationFailed(f"Unknown fields: {', '.join(sorted(unknown))}.")
+
+
+def _source_for(actor: Actor) -> str:
+    if actor.via == "portal":
+        return Booking.Source.PORTAL
+    if actor.via == "api":
+        return Booking.Source.API
+    return Booking.Source.ADMIN if actor.user is not None else Booking.Source.SYSTEM
+
+
+# --- bookings ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def booking_create(
+    *,
+    actor: Actor,
+    customer_name: str,
+    customer_email: str = "",
+    customer_phone: str = "",
+    broker: Broker | None = None,
+    currency: str = "EUR",
+    notes: str = "",
+    items: Iterable[Mapping[str, Any]] = (),
+    source: str | None = None,
+    reference: str | None = None,
+) -> Booking:
+    """Create a draft booking, with its items if given. Nobody is told yet.
+
+    A broker creates bookings only for itself. ``reference`` keeps an existing
+    reference (imports, demo data); by default a new one is drawn.
+    """
+    if actor.vendor is not None:
+        raise NotPermitted("Vendors cannot create bookings.")
+    if actor.broker is not None:
+        broker = actor.broker
+    else:
+        actor.require_perm("bookings.add_booking", "create bookings")
+    if broker is not None and not broker.is_active:
+        raise ValidationFailed(f"Broker {broker.name} is inactive.", field="broker")
+    booking = Booking(
+        reference=reference or _unique_reference(),
+        broker=broker,
+        commission_rate=broker.commission_rate if broker else 0,
+        customer_name=customer_name,
+        customer_email=customer_email,
+        customer_phone=customer_phone,
+        currency=currency,
+        notes=notes,
+        source=source or _source_for(actor),
+        created_by=actor.audit_user,
+    )
+    booking.full_clean()
+    booking.save()
+    audit(booking, "created", actor, to_status=booking.status, source=booking.source)
+    for data in items:
+        _item_create(booking=booking, actor=actor, data=data)
+    return booking
+
+
+@transaction.atomic
+def booking_update(*, booking: Booking, actor: Actor, **fields: Any) -> Booking:
+    """Change contact details or notes of an open booking; broker and currency only in draft."""
+    _check_keys(fields, BOOKING_FIELDS)
+    booking = _lock_booking(booking)
+    _require_booking_access(booking, actor, "bookings.change_booking", "change this booking")
+    _require_status(booking, OPEN_STATUSES, "change the booking")
+    if actor.broker is not None and "broker" in fields and fields["broker"] != actor.broker:
+        raise NotPermitted("You cannot move a booking to another broker.")
+    changed = {k: v for k, v in fields.items() if getattr(booking, k) != v}
+    if not changed:
+        return booking
+    if booking.status != S.DRAFT and set(changed) & DRAFT_ONLY_FIELDS:
+        raise InvalidTransition(
+            "Broker and currency can be changed only while the booking is a draft."
+        )
+    for name, value in changed.items():
+        setattr(booking, name, value)
+    update_fields = [*changed, "updated_at"]
+    if "broker" in changed:
+        booking.commission_rate = booking.broker.commission_rate if booking.broker else 0
+        update_fields.append("commission_rate")
+    booking.full_clean()
+    booking.save(update_fields=update_fields)
+    audit(booking, "updated", actor, changed={k: str(v) for k, v in changed.items()})
+    return booking
+
+
+@transaction.atomic
+def booking_submit(*, booking: Booking, actor: Actor) -> Booking:
+    """draft -> pending_approval. Approvers are told."""
+    booking = _lock_booking(booking)
+    _require_booking_access(booking, actor, "bookings.change_booking", "submit this booking")
+    _require_status(booking, [S.DRAFT], "submit for approval")
+    if not booking.items.live().exists():
+        raise InvalidTransition("Add at least one item before submitting the booking.")
+    booking.status = S.PENDING_APPROVAL
+    booking.submitted_at = timezone.now()
+    booking.save(update_fields=["status", "submitted_at", "updated_at"])
+    entry = audit(booking, "submitted", actor, from_status=S.DRAFT, to_status=booking.status)
+    tell.notify_approvers("booking_submitted", booking, entry)
+    return booking
+
+
+@transaction.atomic
+def booking_approve(*, booking: Booking, actor: Actor) -> Booking:
+    """pending_approval -> approved (and on to confirmed if every item already is).
+
+    The broker or customer and every vendor told about an item are told.
+    """
+    booking = _lock_booking(booking)
+    if actor.is_partner:
+        raise NotPermitted("Only staff can approve bookings.")
+    actor.require_perm("bookings.approve_booking", "approve bookings")
+    _require_status(booking, [S.PENDING_APPROVAL], "approve")
+    booking.status = S.APPROVED
+    booking.approved_at = timezone.now()
+    booking.approved_by = actor.audit_user
+    booking.save(update_fields=["status", "approved_at", "approved_by", "updated_at"])
+    entry = audit(booking, "approved", actor, from_status=S.PENDING_APPROVAL, to_status=S.APPROVED)
+    tell.notify_customer("booking_approved", booking, entry)
+    tell.notify_vendors("booking_approved_vendor", booking, entry)
+    _confirm_if_ready(booking, actor)
+    return booking
+
+
+@transaction.atomic
+def booking_cancel(*, booking: Booking, actor: Actor, reason: str) -> Booking:
+    """draft | pending_approval | approved | confirmed -> cancelled, with a reason.
+
+    Brokers may cancel their own bookings until they are approved. The broker or
+    customer (unless the booking was still a draft) and every vendor told about an
+    item are told.
+    """
+    booking = _lock_booking(booking)
+    _require_booking_access(booking, actor, "bookings.change_booking", "cancel this booking")
+    if actor.broker is not None and booking.status not in (S.DRAFT, S.PENDING_APPROVAL):
+        raise NotPermitted("This booking is approved; ask us to cancel it.")
+    _require_status(booking, OPEN_STATUSES, "cancel")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("Give a reason for the cancellation.", field="reason")
+    previous = booking.status
+    booking.status = S.CANCELLED
+    booking.cancelled_at = timezone.now()
+    booking.cancel_reason = reason
+    booking.save(update_fields=["status", "cancelled_at", "cancel_reason", "updated_at"])
+    entry = audit(
+        booking, "cancelled", actor, from_status=previous, to_status=S.CANCELLED, reason=reason
+    )
+    if previous != S.DRAFT:
+        tell.notify_customer("booking_cancelled", booking, entry)
+    tell.notify_vendors("booking_cancelled_vendor", booking, entry)
+    return booking
+
+
+@transaction.atomic
+def booking_complete(*, booking: Booking, actor: Actor) -> Booking:
+    """confirmed -> completed, once the services have been delivered. Nobody is told."""
+    booking = _lock_booking(booking)
+    if actor.is_partner:
+        raise NotPermitted("Only staff can complete bookings.")
+    actor.require_perm("bookings.change_booking", "complete bookings")
+    _require_status(booking, [S.CONFIRMED], "complete")
+    booking.status = S.COMPLETED
+    booking.completed_at = timezone.now()
+    booking.save(update_fields=["status", "completed_at", "updated_at"])
+    audit(booking, "completed", actor, from_status=S.CONFIRMED, to_status=S.COMPLETED)
+    return booking
+
+
+def _confirm_if_ready(booking: Booking, actor: Actor) -> None:
+    """approved -> confirmed by itself when every live item is vendor-confirmed."""
+    if booking.status != S.APPROVED:
+        return
+    statuses = set(booking.items.live().values_list("vendor_status", flat=True))
+    if statuses != {V.CONFIRMED}:
+        return
+    booking.status = S.CONFIRMED
+    booking.confirmed_at = timezone.now()
+    booking.save(update_fields=["status", "confirmed_at", "updated_at"])
+    entry = audit(
+        booking, "confirmed", actor, from_status=S.APPROVED, to_status=S.CONFIRMED, automatic=True
+    )
+    tell.notify_customer("booking_confirmed", booking, entry)
+
+
+# --- items ------------------------------------------------------------------------
+
+
+def _item_create(*, booking: Booking, actor: Actor, data: Mapping[str, Any]) -> BookingItem:
+    data = dict(data)
+    vendor = data.pop("vendor", None)
+    _check_keys(data, ITEM_FIELDS)
+    if actor.broker is not None:
+        if vendor is not None:
+            raise NotPermitted("Brokers cannot choose vendors.")
+        # Brokers request services; what they cost us is staff's to fill in.
+        data["unit_cost"] = 0
+        data.setdefault("unit_price", 0)
+    item = BookingItem(booking=booking, **data)
+    item.full_clean(exclude=["booking"])
+    item.save()
+    audit(booking, "item_added", actor, item=item.pk, description=item.description)
+    if vendor is not None:
+        _assign(booking=booking, item=item, vendor=vendor, actor=actor)
+    return item
+
+
+@transaction.atomic
+def item_add(*, booking: Booking, actor: Actor, **fields: Any) -> BookingItem:
+    """Add an item to an open booking (not yet confirmed). A ``vendor`` assigns it at once."""
+    booking = _lock_booking(booking)
+    _require_booking_access(booking, actor, "bookings.add_bookingitem", "add items to this booking")
+    allowed = [S.DRAFT] if actor.broker is not None else EDITABLE_STATUSES
+    _require_status(booking, allowed, "add an item")
+    return _item_create(booking=booking, actor=actor, data=fields)
+
+
+@transaction.atomic
+def item_update(*, item: BookingItem, actor: Actor, **fields: Any) -> BookingItem:
+    """Change an item before it is confirmed.
+
+    If the vendor was already asked and what it must deliver changes, the item goes
+    back to pending and the vendor is asked again.
+    """
+    _check_keys(fields, ITEM_FIELDS)
+    booking, item = _lock_item(item)
+    _require_booking_access(booking, actor, "bookings.change_bookingitem", "change this item")
+    if actor.broker is not None:
+        if booking.status != S.DRAFT:
+            raise InvalidTransition("Items can be changed only while the booking is a draft.")
+        fields.pop("unit_cost", None)
+    _require_status(booking, EDITABLE_STATUSES, "change the item")
+    _require_item_status(item, [V.UNASSIGNED, V.PENDING, V.ACCEPTED, V.DECLINED], "change the item")
+    changed = {k: v for k, v in fields.items() if getattr(item, k) != v}
+    if not changed:
+        return item
+    for name, value in changed.items():
+        setattr(item, name, value)
+    update_fields = [*changed, "updated_at"]
+    ask_again = item.vendor_status in (V.PENDING, V.ACCEPTED) and bool(
+        set(changed) & ITEM_SERVICE_FIELDS
+    )
+    previous = item.vendor_status
+    if ask_again:
+        item.vendor_status = V.PENDING
+        item.responded_at = None
+        update_fields += ["vendor_status", "responded_at"]
+    item.full_clean(exclude=["booking"])
+    item.save(update_fields=update_fields)
+    entry = audit(
+        item,
+        "updated",
+        actor,
+        from_status=previous,
+        to_status=item.vendor_status,
+        changed={k: str(v) for k, v in changed.items()},
+    )
+    if ask_again and item.vendor is not None:
+        tell.notify_item_vendor("item_assigned", item, item.vendor, entry)
+    return item
+
+
+@transaction.atomic
+def item_remove(*, item: BookingItem, actor: Actor) -> Booking:
+    """Delete an item no vendor was told about, while the booking is not yet approved."""
+    booking, item = _lock_item(item)
+    _require_booking_access(booking, actor, "bookings.delete_bookingitem", "remove this item")
+    _require_status(booking, [S.DRAFT, S.PENDING_APPROVAL], "remove an item (cancel it instead)")
+    if item.vendor_status not in (V.UNASSIGNED, V.DECLINED):
+        raise InvalidTransition("A vendor was told about this item: cancel it instead.")
+    audit(booking, "item_removed", actor, item=item.pk, description=item.description)
+    item.delete()
+    return booking
+
+
+@transaction.atomic
+def item_cancel(*, item: BookingItem, actor: Actor, reason: str = "") -> BookingItem:
+    """Live -> cancelled. The vendor told about it hears it is withdrawn."""
+    booking, item = _lock_item(item)
+    _require_booking_access(booking, actor, "bookings.change_bookingitem", "cancel this item")
+    if actor.broker is not None:
+        raise NotPermitted("Ask us to cancel a service.")
+    _require_status(booking, OPEN_STATUSES, "cancel an item")
+    if not item.is_live:
+        raise InvalidTransition("The item is already cancelled.")
+    item.cancelled_at = timezone.now()
+    item.save(update_fields=["cancelled_at", "updated_at"])
+    entry = audit(
+        item,
+        "cancelled",
+        actor,
+        from_status=item.vendor_status,
+        to_status="cancelled",
+        reason=reason,
+    )
+    if item.vendor is not None and item.vendor_status in (V.PENDING, V.ACCEPTED, V.CONFIRMED):
+        tell.notify_item_vendor("item_withdrawn", item, item.vendor, entry)
+    _confirm_if_ready(booking, actor)
+    return item
+
+
+def _assign(*, booking: Booking, item: BookingItem, vendor: Vendor, actor: Actor) -> BookingItem:
+    if not vendor.is_active:
+        raise ValidationFailed(f"Vendor {vendor.name} is inactive.", field="vendor")
+    previous_vendor = item.vendor if item.vendor_status in (V.PENDING, V.ACCEPTED) else None
+    if previous_vendor is not None and previous_vendor.pk == vendor.pk:
+        raise InvalidTransition(f"The item is already with {vendor.name}.")
+    previous = item.vendor_status
+    item.vendor = vendor
+    item.vendor_status = V.PENDING
+    item.vendor_reference = ""
+    item.decline_reason = ""
+    item.assigned_at = timezone.now()
+    item.responded_at = None
+    item.save(
+        update_fields=[
+            "vendor",
+            "vendor_status",
+            "vendor_reference",
+            "decline_reason",
+            "assigned_at",
+            "responded_at",
+            "updated_at",
+        ]
+    )
+    entry = audit(
+        item,
+        "reassigned" if previous_vendor else "assigned",
+        actor,
+        from_status=previous,
+        to_status=V.PENDING,
+        vendor=vendor.name,
+        previous_vendor=previous_vendor.name if previous_vendor else "",
+    )
+    if previous_vendor is not None:
+        tell.notify_item_vendor("item_withdrawn", item, previous_vendor, entry)
+    tell.notify_item_vendor("item_assigned", item, vendor, entry)
+    return item
+
+
+@transaction.atomic
+def item_assign_vendor(*, item: BookingItem, vendor: Vendor, actor: Actor) -> BookingItem:
+    """unassigned | declined -> pending with ``vendor``; or reassign a pending or accepted item.
+
+    The new vendor is asked on the channels it chose; a replaced vendor is told the
+    item is withdrawn.
+    """
+    booking, item = _lock_item(item)
+    if actor.is_partner:
+        raise NotPermitted("Only staff can assign vendors.")
+    actor.require_perm("bookings.change_bookingitem", "assign vendors")
+    _require_status(booking, EDITABLE_STATUSES, "assign a vendor")
+    _require_item_status(item, [V.UNASSIGNED, V.DECLINED, V.PENDING, V.ACCEPTED], "assign a vendor")
+    return _assign(booking=booking, item=item, vendor=vendor, actor=actor)
+
+
+@transaction.atomic
+def item_accept(*, item: BookingItem, actor: Actor) -> BookingItem:
+    """pending -> accepted by the vendor (or staff on its behalf). Staff are told."""
+    booking, item = _lock_item(item)
+    _require_vendor_or_staff(item, actor, "accept this item")
+    _require_status(booking, EDITABLE_STATUSES, "accept the item")
+    _require_item_status(item, [V.PENDING], "accept the item")
+    item.vendor_status = V.ACCEPTED
+    item.responded_at = timezone.now()
+    item.save(update_fields=["vendor_status", "responded_at", "updated_at"])
+    entry = audit(
+        item,
+        "accepted",
+        actor,
+        from_status=V.PENDING,
+        to_status=V.ACCEPTED,
+        vendor_id=item.vendor_id,
+    )
+    tell.notify_item_staff("item_accepted", item, entry)
+    return item
+
+
+@transaction.atomic
+def item_decline(*, item: BookingItem, actor: Actor, reason: str) -> BookingItem:
+    """pending -> declined with a reason, ready for another vendor. Staff are told."""
+    booking, item = _lock_item(item)
+    _require_vendor_or_staff(item, actor, "decline this item")
+    _require_status(booking, EDITABLE_STATUSES, "decline the item")
+    _require_item_status(item, [V.PENDING], "decline the item")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("Give a reason for declining.", field="reason")
+    item.vendor_status = V.DECLINED
+    item.decline_reason = reason
+    item.responded_at = timezone.now()
+    item.save(update_fields=["vendor_status", "decline_reason", "responded_at", "updated_at"])
+    entry = audit(
+        item,
+        "declined",
+        actor,
+        from_status=V.PENDING,
+        to_status=V.DECLINED,
+        reason=reason,
+        vendor_id=item.vendor_id,
+    )
+    tell.notify_item_staff("item_declined", item, entry)
+    return item
+
+
+@transaction.atomic
+def item_confirm(*, item: BookingItem, actor: Actor, vendor_reference: str) -> BookingItem:
+    """accepted -> confirmed with the vendor's own reference.
+
+    Staff and the broker or customer are told; the booking confirms itself if this
+    was the last unconfirmed item of an approved booking.
+    """
+    booking, item = _lock_item(item)
+    _require_vendor_or_staff(item, actor, "confirm this item")
+    _require_status(booking, EDITABLE_STATUSES, "confirm the item")
+    _require_item_status(item, [V.ACCEPTED], "confirm the item")
+    vendor_reference = (vendor_reference or "").strip()
+    if not vendor_reference:
+        raise ValidationFailed("Give your confirmation reference.", field="vendor_reference")
+    if len(vendor_reference) > 100:
+        raise ValidationFailed(
+            "The reference is too long (100 characters at most).", field="vendor_reference"
+        )
+    item.vendor_status = V.CONFIRMED
+    item.vendor_reference = vendor_reference
+    item.responded_at = timezone.now()
+    item.save(update_fields=["vendor_status", "vendor_reference", "responded_at", "updated_at"])
+    entry = audit(
+        item,
+        "confirmed",
+        actor,
+        from_status=V.ACCEPTED,
+        to_status=V.CONFIRMED,
+        vendor_reference=vendor_reference,
+        vendor_id=item.vendor_id,
+    )
+    tell.notify_item_staff("item_vendor_confirmed", item, entry)
+    tell.notify_item_customer("item_confirmed", item, entry)
+    _confirm_if_ready(booking, actor)
+    return item

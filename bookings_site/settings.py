@@ -1,0 +1,378 @@
+"""Settings for the booking back office: one module, driven by the environment.
+
+Every value comes from an environment variable (see ``.env.example``) with a safe
+default. ``DEBUG`` is off unless set, and with ``DEBUG`` off a ``SECRET_KEY`` must be
+given: the process refuses to start rather than run with a guessable key.
+"""
+
+import sys
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+
+DEBUG = env.bool("DEBUG", default=False)
+
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+    # Development only: a fixed key is harmless with DEBUG on and keeps sessions
+    # valid across restarts of `make run`.
+    SECRET_KEY = "django-insecure-development-only-key"  # noqa: S105
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# --- Applications -----------------------------------------------------------------
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "django_q",
+    # Our apps. Imports flow offers -> bookings -> partners; all may call notifications.
+    "notifications",
+    "partners",
+    "bookings",
+    "offers",
+]
+
+MIDDLEWARE = [
+    # First, so every log line of the request (and the access log) carries its id.
+    "bookings_site.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # API JSON only, never HTML pages with CSRF tokens (BREACH; see README).
+    "bookings_site.middleware.ApiCompressionMiddleware",
+    "bookings_site.middleware.ContentSecurityPolicyMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "bookings_site.urls"
+WSGI_APPLICATION = "bookings_site.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------------
+
+# Which kind of process this is: web (gunicorn, runserver), worker (qcluster) or
+# a management command. PostgreSQL shows it as application_name in pg_stat_activity.
+# bin/web, bin/worker and bin/release (and gunicorn.conf.py) set it explicitly.
+PROCESS_ROLE = env.str(
+    "PROCESS_ROLE",
+    default="worker" if "qcluster" in sys.argv else "web",
+)
+
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+}
+_db = DATABASES["default"]
+# Persistent connections, one per web thread, checked before reuse so a restarted
+# database or a dropped socket costs one reconnect, not a 500.
+_db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+_db["CONN_HEALTH_CHECKS"] = True
+# Django's psycopg pool is opt-in for web processes only. The django-q2 cluster
+# forks its workers after Django is set up, and forked children sharing the pool's
+# sockets corrupt each other's sessions, so the worker never gets a pool.
+DATABASE_POOL = env.bool("DATABASE_POOL", default=False) and PROCESS_ROLE == "web"
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web server read while the worker writes; IMMEDIATE transactions
+    # take the write lock up front instead of failing with "database is locked"
+    # when two processes upgrade a read lock at once.
+    _db.setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+elif _db["ENGINE"] == "django.db.backends.postgresql":
+    _db.setdefault("OPTIONS", {}).setdefault("application_name", f"bookings-{PROCESS_ROLE}")
+    if DATABASE_POOL:
+        # A pool replaces persistent connections (Django refuses both at once).
+        _db["CONN_MAX_AGE"] = 0
+        _db["OPTIONS"]["pool"] = {
+            "min_size": 1,
+            "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=4),
+            "timeout": 10,
+        }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache ------------------------------------------------------------------------
+
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+else:
+    # Shared by every process (web workers and qcluster) without anything extra to
+    # run; `migrate` is followed by `createcachetable` in the Makefile and release.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "django_cache",
+        }
+    }
+
+# --- Auth -------------------------------------------------------------------------
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+# --- Internationalisation -----------------------------------------------------------
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files -------------------------------------------------------------------
+
+STATIC_URL = "static/"
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# whitenoise serves STATIC_ROOT itself (no nginx): hashed names from the manifest get
+# "max-age=315360000, public, immutable", the others WHITENOISE_MAX_AGE; .br and .gz
+# siblings made by collectstatic are chosen by Accept-Encoding.
+WHITENOISE_MAX_AGE = env.int("WHITENOISE_MAX_AGE", default=0 if DEBUG else 3600)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": env.str(
+            "STATICFILES_BACKEND",
+            default=(
+                "django.contrib.staticfiles.storage.StaticFilesStorage"
+                if DEBUG
+                else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            ),
+        )
+    },
+}
+
+# --- Email and notifications --------------------------------------------------------
+
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Bookings <bookings@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Staff notifications go to this address (comma-separated for several) and to the
+# members of the staff group concerned.
+STAFF_NOTIFICATION_EMAIL = env.list("STAFF_NOTIFICATION_EMAIL", default=[])
+
+WHATSAPP_API_URL = env.str("WHATSAPP_API_URL", default="https://graph.facebook.com/v21.0").rstrip(
+    "/"
+)
+WHATSAPP_PHONE_NUMBER_ID = env.str("WHATSAPP_PHONE_NUMBER_ID", default="")
+WHATSAPP_ACCESS_TOKEN = env.str("WHATSAPP_ACCESS_TOKEN", default="")
+WHATSAPP_APP_SECRET = env.str("WHATSAPP_APP_SECRET", default="")
+WHATSAPP_VERIFY_TOKEN = env.str("WHATSAPP_VERIFY_TOKEN", default="")
+WHATSAPP_TEMPLATE_LANGUAGE = env.str("WHATSAPP_TEMPLATE_LANGUAGE", default="en")
+
+INVITATION_VALID_DAYS = env.int("INVITATION_VALID_DAYS", default=7)
+
+# --- Background tasks (django-q2) ---------------------------------------------------
+# One task delivers one notification: a single SMTP or HTTPS exchange with its own
+# timeouts (EMAIL_TIMEOUT, WHATSAPP_*_TIMEOUT), so Q_TIMEOUT bounds it with room to
+# spare. A task not acknowledged within `retry` seconds (its worker died) is handed
+# out again by the ORM broker, so `retry` sits well above `timeout`: a slow task is
+# never started a second time while the first is still running.
+Q_TIMEOUT = env.int("Q_TIMEOUT", default=30)
+Q_WORKERS = env.int("Q_WORKERS", default=2)
+Q_CLUSTER = {
+    "name": "bookings",
+    "workers": Q_WORKERS,
+    # A worker process is replaced after this many tasks, or once it has grown past
+    # max_rss KiB: whatever a task left behind is given back to the system.
+    "recycle": env.int("Q_RECYCLE", default=500),
+    "max_rss": env.int("Q_MAX_RSS_KIB", default=256 * 1024),
+    "timeout": Q_TIMEOUT,
+    "retry": env.int("Q_RETRY", default=Q_TIMEOUT * 3),
+    # Broker-level re-runs only happen when a worker dies mid-task; delivery retries
+    # with backoff are the outbox's own (NOTIFICATION_* below), so keep this small.
+    "max_attempts": 3,
+    "ack_failures": True,
+    # A schedule missed while no cluster ran runs once, not once per missed slot.
+    "catch_up": False,
+    # Few tasks wait in a worker's local queue: less to finish on SIGTERM, less held
+    # by a cluster that is killed (the broker or the sweep hands them out again).
+    "queue_limit": Q_WORKERS * 2,
+    "save_limit": 250,
+    "poll": 0.2,
+    # Cluster stats go to this cache: the database cache (or Redis) shared by every
+    # process, so `qinfo` and the admin see running clusters. A per-process cache
+    # (LocMemCache) would hide them.
+    "cache": "default",
+    "label": "Task queue",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+if Q_CLUSTER["retry"] < Q_CLUSTER["timeout"] + 10:
+    raise ImproperlyConfigured("Q_RETRY must exceed Q_TIMEOUT by at least 10 seconds.")
+
+# --- Notification delivery (see notifications/conf.py) ------------------------------
+
+NOTIFICATION_BACKENDS = {
+    "email": "notifications.backends.email.EmailBackend",
+    "whatsapp": (
+        "notifications.backends.whatsapp.CloudApiBackend"
+        if WHATSAPP_ACCESS_TOKEN
+        else "notifications.backends.whatsapp.ConsoleBackend"
+    ),
+}
+WHATSAPP_CONNECT_TIMEOUT = env.float("WHATSAPP_CONNECT_TIMEOUT", default=3.05)
+WHATSAPP_READ_TIMEOUT = env.float("WHATSAPP_READ_TIMEOUT", default=10.0)
+# Transient failures are retried after NOTIFICATION_RETRY_DELAY seconds, doubling
+# each time up to NOTIFICATION_RETRY_MAX_DELAY, until NOTIFICATION_MAX_ATTEMPTS.
+NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=8)
+NOTIFICATION_RETRY_DELAY = env.float("NOTIFICATION_RETRY_DELAY", default=60.0)
+NOTIFICATION_RETRY_MAX_DELAY = env.float("NOTIFICATION_RETRY_MAX_DELAY", default=3600.0)
+# A claim older than this belongs to a worker that died mid-send (django-q2 kills a
+# task at Q_TIMEOUT): the sweep hands the row out again.
+NOTIFICATION_CLAIM_STALE_AFTER = env.float("NOTIFICATION_CLAIM_STALE_AFTER", default=Q_TIMEOUT + 30)
+if NOTIFICATION_CLAIM_STALE_AFTER < Q_TIMEOUT + 5:
+    raise ImproperlyConfigured("NOTIFICATION_CLAIM_STALE_AFTER must exceed Q_TIMEOUT by 5 s.")
+# A new row is normally delivered within a second of its commit; the sweep leaves it
+# this long before deciding its enqueue was lost.
+NOTIFICATION_SWEEP_GRACE = env.float("NOTIFICATION_SWEEP_GRACE", default=30.0)
+NOTIFICATION_RETENTION_DAYS = env.int("NOTIFICATION_RETENTION_DAYS", default=90)
+
+# --- REST API -----------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 20,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Bookings API",
+    "DESCRIPTION": "Offers, bookings, booking items, partners and notifications.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Security -----------------------------------------------------------------------
+# Secure by default when DEBUG is off; each can be switched off for plain HTTP.
+
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+# The whole site, subdomains included, is HTTPS-only, so it may be preloaded; a
+# deployment that cannot promise that sets both of these to false.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+# Behind a TLS-terminating proxy, name the header it sets (e.g. HTTP_X_FORWARDED_PROTO).
+# Only trust it when the proxy overwrites the client's copy of that header.
+_proxy_header = env.str("SECURE_PROXY_SSL_HEADER", default="")
+SECURE_PROXY_SSL_HEADER = (_proxy_header, "https") if _proxy_header else None
+# Load balancers probe over plain HTTP inside the private network: a redirect to
+# https would read as "down".
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+# Lax keeps the session cookie off cross-site subrequests, which is also what keeps
+# a cross-site page from measuring compressed, cookie-authenticated responses.
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# Sent on the partner portal and the login / password pages (ContentSecurityPolicyMiddleware):
+# only our own scripts, styles, images and forms, never framed.
+CONTENT_SECURITY_POLICY = env.str(
+    "CONTENT_SECURITY_POLICY",
+    default=(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+        "base-uri 'self'; object-src 'none'"
+    ),
+)
+CONTENT_SECURITY_POLICY_PATHS = ["/portal/", "/accounts/"]
+# API responses are compressed when the client accepts it (ApiCompressionMiddleware).
+API_COMPRESSION_PREFIX = "/api/"
+API_COMPRESSION_MIN_LENGTH = 512
+
+# Bench only (`make bench`): mounts the raw baseline view the API is measured against.
+BENCH = env.bool("BENCH", default=False)
+# /readyz turns 503 when the oldest due notification has waited longer than this.
+READYZ_MAX_OUTBOX_LAG = env.int("READYZ_MAX_OUTBOX_LAG", default=300)
+
+# --- Logging ------------------------------------------------------------------------
+
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# One JSON object per line on stdout, each with the request id, passwords, tokens,
+# session ids and API keys replaced by [REDACTED] (bookings_site/logging.py).
+# LOG_FORMAT=plain gives readable lines for development, still redacted.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"context": {"()": "bookings_site.logging.ContextFilter"}},
+    "formatters": {
+        "json": {"()": "bookings_site.logging.JsonFormatter"},
+        "plain": {
+            "()": "bookings_site.logging.RedactingFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        },
+    },
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
+        }
+    },
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # gunicorn's own loggers print through the same handler (gunicorn.conf.py
+        # sets the same for the master, before Django is loaded).
+        "gunicorn.error": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
+        "gunicorn.access": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
+    },
+}

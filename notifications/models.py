@@ -1,0 +1,154 @@
+"""The audit log and the notification outbox.
+
+Both are written by the business apps' services in the same transaction as the change
+they describe. This app imports none of the business apps: it knows the objects it
+logs and notifies about only through generic relations and the context it is given.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils import timezone
+
+
+def default_max_attempts() -> int:
+    return int(getattr(settings, "NOTIFICATION_MAX_ATTEMPTS", 8))
+
+
+class AuditEntry(models.Model):
+    """One state change: what, who, when, from which status to which, and why.
+
+    Written only by services; the admin shows it read-only and nothing edits it.
+    """
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    object_id = models.PositiveBigIntegerField()
+    target = GenericForeignKey("content_type", "object_id")
+    target_repr = models.CharField("object", max_length=200)
+    action = models.CharField(max_length=50, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField("by", max_length=200)
+    from_status = models.CharField(max_length=30, blank=True)
+    to_status = models.CharField(max_length=30, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = "audit entry"
+        verbose_name_plural = "audit entries"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["content_type", "object_id", "created_at"])]
+
+    def __str__(self) -> str:
+        change = f" {self.from_status} → {self.to_status}" if self.to_status else ""
+        return f"{self.target_repr}: {self.action}{change}"
+
+
+class Notification(models.Model):
+    """One message to one recipient on one channel: a row of the outbox.
+
+    Rendered when it is recorded, so what is sent is what the change looked like at
+    the time, and delivered later by a django-q2 task that claims the row.
+    """
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        WHATSAPP = "whatsapp", "WhatsApp"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        READ = "read", "Read"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    kind = models.CharField(max_length=50, db_index=True)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    recipient_name = models.CharField(max_length=200, blank=True)
+    recipient = models.CharField(
+        max_length=254, blank=True, help_text="Email address or E.164 phone number."
+    )
+    subject = models.CharField(max_length=255, blank=True)
+    body_text = models.TextField(blank=True)
+    body_html = models.TextField(blank=True)
+    whatsapp_template = models.CharField(max_length=100, blank=True)
+    whatsapp_params = models.JSONField(default=list, blank=True)
+    context = models.JSONField(default=dict, blank=True)
+
+    content_type = models.ForeignKey(
+        ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    object_id = models.PositiveBigIntegerField(null=True, blank=True)
+    target = GenericForeignKey("content_type", "object_id")
+    reference = models.CharField(
+        max_length=50, blank=True, db_index=True, help_text="Booking or offer reference."
+    )
+    audit_entry = models.ForeignKey(
+        AuditEntry, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
+    )
+    dedupe_key = models.CharField(max_length=255, unique=True)
+
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    max_attempts = models.PositiveSmallIntegerField(
+        default=default_max_attempts,
+        help_text="Fails for good after this many attempts in all; a manual retry raises it.",
+    )
+    next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.UUIDField(
+        null=True, blank=True, editable=False, help_text="Which task run holds the claim."
+    )
+    last_error = models.TextField(blank=True)
+    provider_message_id = models.CharField(max_length=255, blank=True, db_index=True)
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["content_type", "object_id"]),
+            models.Index(fields=["status", "next_attempt_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.recipient or self.recipient_name or '?'} by {self.channel}"
+
+
+class DeliveryAttempt(models.Model):
+    """One try at handing a notification to its channel, kept for the back office."""
+
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, related_name="delivery_attempts"
+    )
+    number = models.PositiveSmallIntegerField()
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, blank=True, help_text="sent, retry or failed")
+    error = models.TextField(blank=True)
+    provider_message_id = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["notification", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["notification", "number"], name="delivery_attempt_number_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of {self.notification_id}: {self.outcome or 'running'}"

@@ -1,0 +1,303 @@
+"""Write the audit log and record outbox notifications.
+
+Called by the business apps' services inside their transaction. Each notification is
+rendered here, stored as a row, and handed to django-q2 only after the transaction
+commits, so a rolled-back change tells nobody anything.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+from django.db import models, transaction
+from django.db.models import Q
+from django.template import Context, TemplateDoesNotExist
+from django.template.loader import get_template, render_to_string
+from django.utils import timezone
+
+from notifications import conf
+from notifications.kinds import KINDS
+from notifications.models import AuditEntry, DeliveryAttempt, Notification
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Someone to tell, and on which channels. ``link`` is the page they should open."""
+
+    name: str
+    email: str = ""
+    phone: str = ""
+    channels: tuple[str, ...] = (Notification.Channel.EMAIL,)
+    link: str = ""
+
+    def address(self, channel: str) -> str:
+        return self.phone if channel == Notification.Channel.WHATSAPP else self.email
+
+
+def audit_record(
+    *,
+    target: models.Model,
+    action: str,
+    user: Any = None,
+    actor_label: str = "system",
+    from_status: str = "",
+    to_status: str = "",
+    data: Mapping[str, Any] | None = None,
+) -> AuditEntry:
+    return AuditEntry.objects.create(
+        content_type=ContentType.objects.get_for_model(target),
+        object_id=target.pk,
+        target_repr=str(target)[:200],
+        action=action,
+        actor=user,
+        actor_label=actor_label[:200],
+        from_status=from_status,
+        to_status=to_status,
+        data=dict(data or {}),
+    )
+
+
+def staff_recipients(*, group: str, link: str = "") -> list[Recipient]:
+    """The staff to tell: ``STAFF_NOTIFICATION_EMAIL`` and the active members of ``group``."""
+    seen: set[str] = set()
+    recipients = []
+    for address in settings.STAFF_NOTIFICATION_EMAIL:
+        if address.lower() not in seen:
+            seen.add(address.lower())
+            recipients.append(Recipient(name="Operations", email=address, link=link))
+    users = (
+        get_user_model()
+        .objects.filter(groups__name=group, is_active=True, is_staff=True)
+        .exclude(email="")
+        .order_by("pk")
+    )
+    for user in users:
+        if user.email.lower() not in seen:
+            seen.add(user.email.lower())
+            recipients.append(
+                Recipient(
+                    name=user.get_full_name() or user.get_username(), email=user.email, link=link
+                )
+            )
+    return recipients
+
+
+def render_text(template_name: str, context: dict[str, Any]) -> str:
+    """Render a plain-text template without HTML escaping, includes too.
+
+    ("O'Brien & Sons", not "O&#x27;Brien &amp; Sons".)
+    """
+    template = get_template(template_name).template
+    return template.render(Context(context, autoescape=False)).strip() + "\n"
+
+
+def _one_line(value: str) -> str:
+    """Subjects and WhatsApp parameters are single lines (header injection, API rules)."""
+    return " ".join(value.split())
+
+
+def _render(kind: str, channel: str, context: dict[str, Any]) -> dict[str, Any]:
+    spec = KINDS[kind]
+    body_text = render_text(f"notifications/{kind}.txt", context)
+    fields: dict[str, Any] = {
+        "subject": _one_line(spec.subject.format(**context))[:255],
+        "body_text": body_text,
+    }
+    if channel == Notification.Channel.EMAIL:
+        try:
+            fields["body_html"] = render_to_string(f"notifications/{kind}.html", context)
+        except TemplateDoesNotExist:
+            fields["body_html"] = render_to_string(
+                "notifications/base_email.html", {**context, "body_text": body_text}
+            )
+    else:
+        fields["whatsapp_template"] = spec.whatsapp_template or kind
+        fields["whatsapp_params"] = [
+            _one_line(str(context.get(key, ""))) for key in spec.whatsapp_params
+        ]
+    return fields
+
+
+def notify(
+    *,
+    kind: str,
+    recipients: Iterable[Recipient],
+    context: Mapping[str, Any],
+    target: models.Model | None = None,
+    cause: AuditEntry | None = None,
+    reference: str = "",
+) -> list[Notification]:
+    """Record one outbox row per recipient and channel; deliver them after commit.
+
+    The dedupe key ties each row to the audit entry that caused it, so the same
+    change recorded twice still tells each recipient once per channel.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"Unknown notification kind {kind!r}")
+    content_type = ContentType.objects.get_for_model(target) if target is not None else None
+    cause_key = f"audit{cause.pk}" if cause is not None else f"at{timezone.now().isoformat()}"
+    rows: dict[str, Notification] = {}
+    for recipient in recipients:
+        for channel in recipient.channels:
+            address = recipient.address(channel)
+            dedupe_key = f"{cause_key}:{kind}:{channel}:{(address or recipient.name).lower()}"[:255]
+            if dedupe_key in rows:
+                continue
+            full_context = {
+                **context,
+                "recipient_name": recipient.name,
+                "link": recipient.link,
+                "site_url": settings.SITE_URL,
+            }
+            rows[dedupe_key] = Notification(
+                kind=kind,
+                channel=channel,
+                recipient_name=recipient.name[:200],
+                recipient=address,
+                context=full_context,
+                content_type=content_type,
+                object_id=target.pk if target is not None else None,
+                reference=reference,
+                audit_entry=cause,
+                dedupe_key=dedupe_key,
+                **_render(kind, channel, full_context),
+            )
+    if not rows:
+        return []
+    existing = set(
+        Notification.objects.filter(dedupe_key__in=list(rows)).values_list("dedupe_key", flat=True)
+    )
+    created = Notification.objects.bulk_create(
+        [row for key, row in rows.items() if key not in existing]
+    )
+    _enqueue_on_commit(row.pk for row in created)
+    return created
+
+
+def enqueue_delivery(notification_id: int) -> None:
+    """Hand one row to django-q2. A failure here loses nothing: the sweep retries it."""
+    from django_q.tasks import async_task
+
+    try:
+        async_task(
+            "notifications.tasks.deliver",
+            notification_id,
+            task_name=f"notification-{notification_id}",
+            group="notifications",
+            # The outcome is recorded on the row and its attempts; a success row
+            # per message in django-q2's table would only cost the monitor time.
+            save=False,
+        )
+    except Exception:
+        logger.exception(
+            "could not enqueue notification %s; the sweep will pick it up", notification_id
+        )
+
+
+def _enqueue_on_commit(ids: Iterable[int]) -> None:
+    for pk in ids:
+        transaction.on_commit(functools.partial(enqueue_delivery, pk))
+
+
+def notifications_sweep(*, limit: int = 1000) -> dict[str, int]:
+    """Enqueue again what no task is going to deliver; runs every minute.
+
+    - pending rows never tried whose enqueue was lost (a crash between commit and
+      enqueue, a broker down): due for longer than ``NOTIFICATION_SWEEP_GRACE``, so a
+      row still on its way through the queue is not normally sent a second task;
+    - pending rows waiting for a retry, as soon as they are due;
+    - rows claimed by a worker that died mid-send (claim older than the task
+      timeout plus a margin).
+
+    A row enqueued twice is still sent once: the task's claim decides.
+    """
+    now = timezone.now()
+    S = Notification.Status
+    due = Q(status=S.PENDING, attempts=0, next_attempt_at__lte=now - conf.sweep_grace()) | Q(
+        status=S.PENDING, attempts__gt=0, next_attempt_at__lte=now
+    )
+    stale = Q(status=S.SENDING, claimed_at__lt=now - conf.claim_stale_after())
+    rows = list(
+        Notification.objects.filter(due | stale)
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", "status")[:limit]
+    )
+    for pk, _status in rows:
+        enqueue_delivery(pk)
+    counts = {
+        "due": sum(1 for _, status in rows if status == S.PENDING),
+        "stale": sum(1 for _, status in rows if status == S.SENDING),
+    }
+    if rows:
+        logger.info("notification sweep enqueued %(due)s due and %(stale)s stale rows", counts)
+    return counts
+
+
+@transaction.atomic
+def notifications_retry(*, notification_ids: Iterable[int]) -> int:
+    """failed | cancelled -> pending now, with a fresh set of attempts; sent after commit.
+
+    Returns how many rows were retried; rows in any other status are left alone.
+    """
+    S = Notification.Status
+    now = timezone.now()
+    rows = list(
+        Notification.objects.select_for_update()
+        .filter(pk__in=list(notification_ids), status__in=[S.FAILED, S.CANCELLED])
+        .only("pk", "attempts")
+    )
+    for row in rows:
+        Notification.objects.filter(pk=row.pk).update(
+            status=S.PENDING,
+            next_attempt_at=now,
+            max_attempts=row.attempts + conf.max_attempts(),
+            failed_at=None,
+            claimed_at=None,
+            claim_token=None,
+            updated_at=now,
+        )
+    _enqueue_on_commit(row.pk for row in rows)
+    return len(rows)
+
+
+def notifications_cancel(*, notification_ids: Iterable[int]) -> int:
+    """pending -> cancelled. A row already being sent cannot be called back."""
+    S = Notification.Status
+    return Notification.objects.filter(pk__in=list(notification_ids), status=S.PENDING).update(
+        status=S.CANCELLED, updated_at=timezone.now()
+    )
+
+
+def notifications_purge(*, days: int | None = None, batch_size: int = 1000) -> int:
+    """Delete sent, delivered and read rows older than ``days`` (with their attempts).
+
+    In batches, each its own short transaction, so a large purge never holds long
+    locks on the outbox the workers are writing to. Failed and cancelled rows stay
+    for the back office to look at.
+    """
+    days = conf.retention_days() if days is None else days
+    if days < 0:
+        raise ValueError("days must be zero or more")
+    cutoff = timezone.now() - timedelta(days=days)
+    S = Notification.Status
+    old = Notification.objects.filter(
+        status__in=[S.SENT, S.DELIVERED, S.READ], created_at__lt=cutoff
+    ).order_by("pk")
+    deleted = 0
+    while True:
+        batch = list(old.values_list("pk", flat=True)[:batch_size])
+        if not batch:
+            return deleted
+        with transaction.atomic():
+            DeliveryAttempt.objects.filter(notification_id__in=batch).delete()
+            deleted += Notification.objects.filter(pk__in=batch).delete()[0]

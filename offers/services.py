@@ -1,0 +1,411 @@
+"""Every change to an offer or its lines goes through one of these functions.
+
+Offer: draft -> sent -> accepted | declined | expired; draft | sent -> withdrawn.
+Accepting creates the booking (pending approval) with one item per line, in the same
+transaction: either both exist afterwards or neither does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from bookings import services as booking_services
+from bookings.models import ZERO, Booking, new_reference
+from notifications.formatting import format_moment, format_money, format_when
+from notifications.services import Recipient, notify, staff_recipients
+from offers.models import Offer, OfferLine
+from partners.audit import audit
+from partners.domain import Actor, InvalidTransition, NotPermitted, ValidationFailed
+from partners.models import Broker
+from partners.roles import AGENTS
+
+S = Offer.Status
+OFFER_FIELDS = {
+    "broker",
+    "customer_name",
+    "customer_email",
+    "customer_phone",
+    "currency",
+    "valid_until",
+    "notes",
+}
+LINE_FIELDS = {
+    "service_type",
+    "description",
+    "start",
+    "end",
+    "quantity",
+    "unit_price",
+    "unit_cost",
+    "proposed_vendor",
+}
+
+
+def _lock(offer: Offer | int) -> Offer:
+    pk = offer if isinstance(offer, int) else offer.pk
+    return Offer.objects.select_for_update(of=("self",)).select_related("broker").get(pk=pk)
+
+
+def _require_staff(actor: Actor, perm: str, action: str) -> None:
+    if actor.is_partner:
+        raise NotPermitted(f"Only staff can {action}.")
+    actor.require_perm(perm, action)
+
+
+def _require_owner_or_staff(offer: Offer, actor: Actor, action: str) -> None:
+    """The offer's broker, or staff acting for a broker or customer."""
+    if actor.vendor is not None:
+        raise NotPermitted(f"Vendors cannot {action}.")
+    if actor.broker is not None:
+        if offer.broker_id != actor.broker.pk:
+            raise NotPermitted(f"You cannot {action}: this offer is not yours.")
+        return
+    actor.require_perm("offers.change_offer", action)
+
+
+def _require_status(offer: Offer, allowed: Iterable[str], action: str) -> None:
+    if offer.status not in allowed:
+        raise InvalidTransition(
+            f"Cannot {action}: offer {offer.reference} is {offer.get_status_display().lower()}."
+        )
+
+
+def _check_keys(fields: Mapping[str, Any], allowed: set[str]) -> None:
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationFailed(f"Unknown fields: {', '.join(sorted(unknown))}.")
+
+
+def _unique_reference() -> str:
+    for _ in range(20):
+        reference = new_reference("OF")
+        if not Offer.objects.filter(reference=reference).exists():
+            return reference
+    raise RuntimeError("Could not find a free offer reference.")  # pragma: no cover
+
+
+def _recipients(offer: Offer) -> list[Recipient]:
+    if offer.broker is not None:
+        link = settings.SITE_URL + reverse("portal:offer-detail", args=[offer.reference])
+        return [Recipient(name=offer.broker.name, email=offer.broker.email, link=link)]
+    return [Recipient(name=offer.customer_name, email=offer.customer_email)]
+
+
+def _context(offer: Offer) -> dict[str, Any]:
+    lines = list(offer.lines.all())
+    total = sum((line.total_price for line in lines), start=ZERO)
+    return {
+        "reference": offer.reference,
+        "customer_name": offer.customer_name or (offer.broker.name if offer.broker else ""),
+        "broker_name": offer.broker.name if offer.broker else "",
+        "valid_until": format_moment(offer.valid_until),
+        "total": format_money(total, offer.currency),
+        "booking_reference": offer.booking.reference if offer.booking_id else "",
+        "decline_reason": offer.decline_reason,
+        "lines": [
+            {
+                "service": line.get_service_type_display(),
+                "description": line.description,
+                "when": format_when(line.start, line.end),
+                "quantity": str(line.quantity),
+                "price": format_money(line.total_price, offer.currency),
+            }
+            for line in lines
+        ],
+    }
+
+
+def _tell(kind: str, offer: Offer, entry: Any, *, staff: bool = False) -> None:
+    recipients = (
+        staff_recipients(
+            group=AGENTS,
+            link=settings.SITE_URL + reverse("admin:offers_offer_change", args=[offer.pk]),
+        )
+        if staff
+        else _recipients(offer)
+    )
+    notify(
+        kind=kind,
+        recipients=recipients,
+        context=_context(offer),
+        target=offer,
+        cause=entry,
+        reference=offer.reference,
+    )
+
+
+# --- offers -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def offer_create(
+    *,
+    actor: Actor,
+    valid_until: datetime,
+    broker: Broker | None = None,
+    customer_name: str = "",
+    customer_email: str = "",
+    customer_phone: str = "",
+    currency: str = "EUR",
+    notes: str = "",
+    lines: Iterable[Mapping[str, Any]] = (),
+    reference: str | None = None,
+) -> Offer:
+    """Create a draft offer with its lines. Nobody is told until it is sent.
+
+    ``reference`` keeps an existing reference (imports, demo data).
+    """
+    _require_staff(actor, "offers.add_offer", "create offers")
+    if broker is None and not customer_name.strip():
+        raise ValidationFailed("An offer needs a broker or a customer name.", field="customer_name")
+    offer = Offer(
+        reference=reference or _unique_reference(),
+        broker=broker,
+        customer_name=customer_name,
+        customer_email=customer_email,
+        customer_phone=customer_phone,
+        currency=currency,
+        valid_until=valid_until,
+        notes=notes,
+        created_by=actor.audit_user,
+    )
+    offer.full_clean()
+    offer.save()
+    audit(offer, "created", actor, to_status=offer.status)
+    for data in lines:
+        _line_create(offer=offer, actor=actor, data=data)
+    return offer
+
+
+@transaction.atomic
+def offer_update(*, offer: Offer, actor: Actor, **fields: Any) -> Offer:
+    """Change a draft offer."""
+    _check_keys(fields, OFFER_FIELDS)
+    offer = _lock(offer)
+    _require_staff(actor, "offers.change_offer", "change offers")
+    _require_status(offer, [S.DRAFT], "change the offer")
+    changed = {k: v for k, v in fields.items() if getattr(offer, k) != v}
+    if not changed:
+        return offer
+    for name, value in changed.items():
+        setattr(offer, name, value)
+    offer.full_clean()
+    offer.save(update_fields=[*changed, "updated_at"])
+    audit(offer, "updated", actor, changed={k: str(v) for k, v in changed.items()})
+    return offer
+
+
+@transaction.atomic
+def offer_send(*, offer: Offer, actor: Actor) -> Offer:
+    """draft -> sent. The broker or customer is told, with the lines and prices."""
+    offer = _lock(offer)
+    _require_staff(actor, "offers.change_offer", "send offers")
+    _require_status(offer, [S.DRAFT], "send")
+    if not offer.lines.exists():
+        raise InvalidTransition("Add at least one line before sending the offer.")
+    if offer.valid_until <= timezone.now():
+        raise InvalidTransition(
+            "The offer's validity has passed; move 'valid until' forward first."
+        )
+    if offer.broker is None and not offer.customer_email:
+        raise ValidationFailed(
+            "Add the customer's email so the offer can be sent.", field="customer_email"
+        )
+    offer.status = S.SENT
+    offer.sent_at = timezone.now()
+    offer.save(update_fields=["status", "sent_at", "updated_at"])
+    entry = audit(offer, "sent", actor, from_status=S.DRAFT, to_status=S.SENT)
+    _tell("offer_sent", offer, entry)
+    return offer
+
+
+@transaction.atomic
+def offer_accept(*, offer: Offer, actor: Actor) -> Offer:
+    """sent -> accepted, creating the booking (pending approval) with one item per line.
+
+    A line's proposed vendor is assigned (and asked) straight away. Staff are told;
+    approvers hear of the new booking through its submission.
+    """
+    offer = _lock(offer)
+    _require_owner_or_staff(offer, actor, "accept this offer")
+    _require_status(offer, [S.SENT], "accept")
+    if offer.valid_until <= timezone.now():
+        raise InvalidTransition(
+            f"Offer {offer.reference} expired on {offer.valid_until:%d %b %Y}.",
+            code="offer_expired",
+        )
+    # The booking is the offer's consequence, not an act of the accepting partner:
+    # it is created as the system, labelled with who accepted.
+    system = Actor(via="offer", label=f"{actor} (offer {offer.reference})")
+    booking = booking_services.booking_create(
+        actor=system,
+        broker=offer.broker,
+        customer_name=offer.customer_name or (offer.broker.name if offer.broker else ""),
+        customer_email=offer.customer_email,
+        customer_phone=offer.customer_phone,
+        currency=offer.currency,
+        notes=offer.notes,
+        source=Booking.Source.OFFER,
+        items=[
+            {
+                "service_type": line.service_type,
+                "description": line.description,
+                "start": line.start,
+                "end": line.end,
+                "quantity": line.quantity,
+                "unit_price": line.unit_price,
+                "unit_cost": line.unit_cost,
+                "vendor": line.proposed_vendor
+                if line.proposed_vendor and line.proposed_vendor.is_active
+                else None,
+            }
+            for line in offer.lines.select_related("proposed_vendor")
+        ],
+    )
+    booking = booking_services.booking_submit(booking=booking, actor=system)
+    offer.status = S.ACCEPTED
+    offer.responded_at = timezone.now()
+    offer.booking = booking
+    offer.save(update_fields=["status", "responded_at", "booking", "updated_at"])
+    entry = audit(
+        offer,
+        "accepted",
+        actor,
+        from_status=S.SENT,
+        to_status=S.ACCEPTED,
+        booking=booking.reference,
+    )
+    _tell("offer_accepted", offer, entry, staff=True)
+    return offer
+
+
+@transaction.atomic
+def offer_decline(*, offer: Offer, actor: Actor, reason: str = "") -> Offer:
+    """sent -> declined by the broker (or staff for a customer). Staff are told."""
+    offer = _lock(offer)
+    _require_owner_or_staff(offer, actor, "decline this offer")
+    _require_status(offer, [S.SENT], "decline")
+    offer.status = S.DECLINED
+    offer.responded_at = timezone.now()
+    offer.decline_reason = (reason or "").strip()
+    offer.save(update_fields=["status", "responded_at", "decline_reason", "updated_at"])
+    entry = audit(
+        offer,
+        "declined",
+        actor,
+        from_status=S.SENT,
+        to_status=S.DECLINED,
+        reason=offer.decline_reason,
+    )
+    _tell("offer_declined", offer, entry, staff=True)
+    return offer
+
+
+@transaction.atomic
+def offer_withdraw(*, offer: Offer, actor: Actor, reason: str = "") -> Offer:
+    """draft | sent -> withdrawn by staff. A broker or customer holding it is told."""
+    offer = _lock(offer)
+    _require_staff(actor, "offers.change_offer", "withdraw offers")
+    _require_status(offer, [S.DRAFT, S.SENT], "withdraw")
+    previous = offer.status
+    offer.status = S.WITHDRAWN
+    offer.save(update_fields=["status", "updated_at"])
+    entry = audit(
+        offer, "withdrawn", actor, from_status=previous, to_status=S.WITHDRAWN, reason=reason
+    )
+    if previous == S.SENT:
+        _tell("offer_withdrawn", offer, entry)
+    return offer
+
+
+@transaction.atomic
+def offer_expire(*, offer: Offer, actor: Actor) -> Offer:
+    """sent -> expired once ``valid_until`` has passed. The broker or customer is told."""
+    offer = _lock(offer)
+    _require_staff(actor, "offers.change_offer", "expire offers")
+    _require_status(offer, [S.SENT], "expire")
+    if offer.valid_until > timezone.now():
+        raise InvalidTransition(
+            f"Offer {offer.reference} is valid until {offer.valid_until:%d %b %Y}."
+        )
+    offer.status = S.EXPIRED
+    offer.save(update_fields=["status", "updated_at"])
+    entry = audit(offer, "expired", actor, from_status=S.SENT, to_status=S.EXPIRED)
+    _tell("offer_expired", offer, entry)
+    return offer
+
+
+def offers_expire_due(*, actor: Actor | None = None) -> int:
+    """The scheduled sweep: expire every sent offer past ``valid_until``. Returns how many."""
+    actor = actor or Actor(via="system", label="offer expiry sweep")
+    due = Offer.objects.filter(status=S.SENT, valid_until__lte=timezone.now()).values_list(
+        "pk", flat=True
+    )
+    expired = 0
+    for pk in list(due):
+        try:
+            offer_expire(offer=Offer(pk=pk), actor=actor)
+        except InvalidTransition:
+            continue  # accepted, declined or extended meanwhile
+        expired += 1
+    return expired
+
+
+# --- lines ------------------------------------------------------------------------
+
+
+def _line_create(*, offer: Offer, actor: Actor, data: Mapping[str, Any]) -> OfferLine:
+    _check_keys(data, LINE_FIELDS)
+    line = OfferLine(offer=offer, **data)
+    line.full_clean(exclude=["offer"])
+    line.save()
+    audit(offer, "line_added", actor, line=line.pk, description=line.description)
+    return line
+
+
+@transaction.atomic
+def offer_line_add(*, offer: Offer, actor: Actor, **fields: Any) -> OfferLine:
+    """Add a line to a draft offer."""
+    offer = _lock(offer)
+    _require_staff(actor, "offers.change_offer", "change offers")
+    _require_status(offer, [S.DRAFT], "add a line")
+    return _line_create(offer=offer, actor=actor, data=fields)
+
+
+@transaction.atomic
+def offer_line_update(*, line: OfferLine, actor: Actor, **fields: Any) -> OfferLine:
+    """Change a line of a draft offer."""
+    _check_keys(fields, LINE_FIELDS)
+    offer = _lock(line.offer_id)
+    _require_staff(actor, "offers.change_offer", "change offers")
+    _require_status(offer, [S.DRAFT], "change a line")
+    line = OfferLine.objects.select_for_update().get(pk=line.pk)
+    changed = {k: v for k, v in fields.items() if getattr(line, k) != v}
+    if not changed:
+        return line
+    for name, value in changed.items():
+        setattr(line, name, value)
+    line.full_clean(exclude=["offer"])
+    line.save(update_fields=list(changed))
+    audit(
+        offer, "line_updated", actor, line=line.pk, changed={k: str(v) for k, v in changed.items()}
+    )
+    return line
+
+
+@transaction.atomic
+def offer_line_remove(*, line: OfferLine, actor: Actor) -> Offer:
+    """Remove a line from a draft offer."""
+    offer = _lock(line.offer_id)
+    _require_staff(actor, "offers.change_offer", "change offers")
+    _require_status(offer, [S.DRAFT], "remove a line")
+    audit(offer, "line_removed", actor, line=line.pk, description=line.description)
+    OfferLine.objects.filter(pk=line.pk).delete()
+    return offer

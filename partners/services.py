@@ -1,0 +1,348 @@
+"""Services for vendors, brokers, invitations and portal accounts."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.password_validation import validate_password
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from notifications.formatting import format_moment
+from notifications.services import Recipient, notify
+from partners.audit import audit
+from partners.domain import Actor, DomainError, InvalidTransition, NotPermitted, ValidationFailed
+from partners.models import ApiKey, Broker, Invitation, PortalAccount, Vendor
+
+Partner = Vendor | Broker
+
+VENDOR_FIELDS = {"name", "email", "phone", "service_types", "notify_by"}
+BROKER_FIELDS = {"name", "email", "phone", "commission_rate"}
+
+
+class InvitationInvalid(DomainError):
+    code = "invitation_invalid"
+
+
+def _perm(partner: Partner | type[Partner], verb: str) -> str:
+    return f"partners.{verb}_{partner._meta.model_name}"
+
+
+def _check_fields(model: type[Partner], fields: dict[str, Any]) -> None:
+    allowed = VENDOR_FIELDS if model is Vendor else BROKER_FIELDS
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationFailed(f"Unknown fields: {', '.join(sorted(unknown))}.")
+
+
+@transaction.atomic
+def vendor_create(*, actor: Actor, **fields: Any) -> Vendor:
+    """Create a vendor. Nobody is told: inviting is a separate step."""
+    return _partner_create(Vendor, actor=actor, fields=fields)  # type: ignore[return-value]
+
+
+@transaction.atomic
+def broker_create(*, actor: Actor, **fields: Any) -> Broker:
+    """Create a broker. Nobody is told: inviting is a separate step."""
+    return _partner_create(Broker, actor=actor, fields=fields)  # type: ignore[return-value]
+
+
+def _partner_create(model: type[Partner], *, actor: Actor, fields: dict[str, Any]) -> Partner:
+    actor.require_perm(_perm(model, "add"), f"add a {model._meta.verbose_name}")
+    _check_fields(model, fields)
+    partner = model(**fields)
+    partner.full_clean()
+    partner.save()
+    audit(partner, "created", actor, **{k: str(v) for k, v in fields.items()})
+    return partner
+
+
+@transaction.atomic
+def partner_update(*, partner: Partner, actor: Actor, **fields: Any) -> Partner:
+    """Change a partner's details; only the fields given are written."""
+    model = type(partner)
+    actor.require_perm(_perm(model, "change"), f"change a {model._meta.verbose_name}")
+    _check_fields(model, fields)
+    partner = model.objects.select_for_update().get(pk=partner.pk)
+    changed = {}
+    for name, value in fields.items():
+        if getattr(partner, name) != value:
+            changed[name] = value
+            setattr(partner, name, value)
+    if not changed:
+        return partner
+    partner.full_clean()
+    partner.save(update_fields=[*changed, "updated_at"])
+    audit(partner, "updated", actor, changed={k: str(v) for k, v in changed.items()})
+    return partner
+
+
+@transaction.atomic
+def partner_deactivate(*, partner: Partner, actor: Actor) -> Partner:
+    """Active -> inactive: the partner's users and API keys stop working; nothing is deleted."""
+    return _partner_set_active(partner=partner, actor=actor, active=False)
+
+
+@transaction.atomic
+def partner_activate(*, partner: Partner, actor: Actor) -> Partner:
+    """Inactive -> active again."""
+    return _partner_set_active(partner=partner, actor=actor, active=True)
+
+
+def _partner_set_active(*, partner: Partner, actor: Actor, active: bool) -> Partner:
+    model = type(partner)
+    actor.require_perm(_perm(model, "change"), f"change a {model._meta.verbose_name}")
+    partner = model.objects.select_for_update().get(pk=partner.pk)
+    if partner.is_active == active:
+        state = "active" if active else "inactive"
+        raise InvalidTransition(f"{partner.name} is already {state}.")
+    partner.is_active = active
+    partner.deactivated_at = None if active else timezone.now()
+    partner.save(update_fields=["is_active", "deactivated_at", "updated_at"])
+    audit(
+        partner,
+        "activated" if active else "deactivated",
+        actor,
+        from_status="inactive" if active else "active",
+        to_status="active" if active else "inactive",
+    )
+    return partner
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def partner_invite(
+    *, partner: Partner, actor: Actor, email: str | None = None
+) -> tuple[Invitation, str]:
+    """Invite someone (by default the partner's contact) to the portal; email them the link.
+
+    Re-inviting the same address replaces its open invitation: the old link stops
+    working. Returns the invitation and the raw token, which is stored nowhere else.
+    """
+    model = type(partner)
+    actor.require_perm(_perm(model, "change"), f"invite people to a {model._meta.verbose_name}")
+    partner = model.objects.select_for_update().get(pk=partner.pk)
+    if not partner.is_active:
+        raise InvalidTransition(f"{partner.name} is inactive; activate it before inviting.")
+    email = (email or partner.email).strip()
+    if not email:
+        raise ValidationFailed("An email address is needed for the invitation.", field="email")
+    owner = {"vendor": partner} if isinstance(partner, Vendor) else {"broker": partner}
+    now = timezone.now()
+    replaced = Invitation.objects.filter(
+        **owner, email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=now)
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        **owner,
+        email=email,
+        token_hash=hash_token(token),
+        created_by=actor.audit_user,
+        expires_at=now + timedelta(days=settings.INVITATION_VALID_DAYS),
+    )
+    entry = audit(partner, "reinvited" if replaced else "invited", actor, email=email)
+    link = settings.SITE_URL + reverse("portal:invite-accept", args=[token])
+    notify(
+        kind="partner_invited",
+        recipients=[Recipient(name=partner.name, email=email, link=link)],
+        context={
+            "partner_name": partner.name,
+            "partner_kind": model._meta.verbose_name,
+            "expires": format_moment(invitation.expires_at),
+            "reinvite": bool(replaced),
+        },
+        target=partner,
+        cause=entry,
+    )
+    return invitation, token
+
+
+def invitation_get_open(*, token: str) -> Invitation:
+    """The open invitation for ``token``, or ``InvitationInvalid`` saying why not."""
+    invitation = (
+        Invitation.objects.select_related("vendor", "broker")
+        .filter(token_hash=hash_token(token))
+        .first()
+    )
+    if invitation is None:
+        raise InvitationInvalid("This invitation link is not valid.", code="invitation_unknown")
+    if invitation.accepted_at is not None:
+        raise InvitationInvalid("This invitation has already been used.", code="invitation_used")
+    if invitation.revoked_at is not None:
+        raise InvitationInvalid(
+            "This invitation was replaced by a newer one; use the link in the latest email.",
+            code="invitation_replaced",
+        )
+    if invitation.expires_at <= timezone.now():
+        raise InvitationInvalid("This invitation has expired.", code="invitation_expired")
+    if not invitation.partner.is_active:
+        raise InvitationInvalid("This partner account is inactive.", code="partner_inactive")
+    return invitation
+
+
+def _free_username(email: str) -> str:
+    """The lower-cased email as username, suffixed if someone already has it."""
+    user_model = get_user_model()
+    base = email.lower()[:140]
+    username, n = base, 1
+    while user_model.objects.filter(username__iexact=username).exists():
+        n += 1
+        username = f"{base}-{n}"
+    return username
+
+
+def invitation_user(*, invitation: Invitation) -> Any:
+    """The existing account the invitation will be linked to, or None for a new one."""
+    return get_user_model().objects.filter(email__iexact=invitation.email).order_by("pk").first()
+
+
+@transaction.atomic
+def invitation_accept(
+    *,
+    token: str,
+    password: str,
+    first_name: str = "",
+    last_name: str = "",
+) -> AbstractBaseUser:
+    """Open -> accepted: make (or link) the user for the invited email and join the partner.
+
+    An email that already has an account is linked to the partner rather than
+    duplicated; its password must then be the account's own and its name is kept.
+    A new account's password must pass ``AUTH_PASSWORD_VALIDATORS`` (Django's
+    ``ValidationError`` otherwise). Nothing is written unless it all succeeds.
+    """
+    invitation = invitation_get_open(token=token)
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.accepted_at is not None:  # lost a race with another accept
+        raise InvitationInvalid("This invitation has already been used.", code="invitation_used")
+    user = invitation_user(invitation=invitation)
+    if user is None:
+        user = get_user_model()(
+            username=_free_username(invitation.email),
+            email=invitation.email,
+            first_name=first_name.strip()[:150],
+            last_name=last_name.strip()[:150],
+        )
+        validate_password(password, user)
+        user.set_password(password)
+        user.save()
+    else:
+        if not user.check_password(password):
+            raise NotPermitted(
+                "An account with this email already exists; enter its current password to link it."
+            )
+        if not user.is_active:
+            raise NotPermitted("The account with this email is disabled; please contact us.")
+        if user.is_staff:
+            raise NotPermitted("Staff accounts cannot join a partner portal.")
+        account = PortalAccount.objects.filter(user=user).first()
+        if account is not None and account.partner != invitation.partner:
+            raise NotPermitted("This account already belongs to another partner.")
+    PortalAccount.objects.get_or_create(
+        user=user, defaults={"vendor": invitation.vendor, "broker": invitation.broker}
+    )
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    audit(
+        invitation.partner,
+        "invitation_accepted",
+        Actor(user=user, via="portal"),
+        email=invitation.email,
+    )
+    return user
+
+
+PORTAL_VENDOR_FIELDS = {"email", "phone", "notify_by"}
+PORTAL_BROKER_FIELDS = {"email", "phone"}
+
+
+@transaction.atomic
+def partner_update_contact(*, partner: Partner, actor: Actor, **fields: Any) -> Partner:
+    """A partner changes its own contact details (and a vendor its channels) in the portal.
+
+    Narrower than ``partner_update``, which needs a staff permission: only the
+    partner's own people, and only the contact email, phone and (vendors) channels.
+    """
+    is_vendor = isinstance(partner, Vendor)
+    own = actor.vendor if is_vendor else actor.broker
+    if own is None or own.pk != partner.pk:
+        raise NotPermitted("You can change only your own company's details.")
+    unknown = set(fields) - (PORTAL_VENDOR_FIELDS if is_vendor else PORTAL_BROKER_FIELDS)
+    if unknown:
+        raise ValidationFailed(f"Unknown fields: {', '.join(sorted(unknown))}.")
+    model = type(partner)
+    partner = model.objects.select_for_update().get(pk=partner.pk)
+    changed = {name: value for name, value in fields.items() if getattr(partner, name) != value}
+    if not changed:
+        return partner
+    for name, value in changed.items():
+        setattr(partner, name, value)
+    # WhatsApp messages need a number to go to.
+    if is_vendor and "whatsapp" in partner.notify_by and not partner.phone:
+        raise ValidationFailed("Add a phone number to be told on WhatsApp.", field="phone")
+    partner.full_clean()
+    partner.save(update_fields=[*changed, "updated_at"])
+    audit(partner, "updated", actor, changed={k: str(v) for k, v in changed.items()})
+    return partner
+
+
+API_KEY_PREFIX = "bk"
+
+
+@transaction.atomic
+def api_key_create(
+    *,
+    actor: Actor,
+    name: str = "",
+    user: Any = None,
+    vendor: Vendor | None = None,
+    broker: Broker | None = None,
+) -> tuple[ApiKey, str]:
+    """Make an API key for exactly one owner. Returns the key and the raw secret,
+    which is shown once and stored only as a SHA-256 hash.
+
+    Raw keys look like ``bk_<8 hex prefix>_<43 url-safe chars>``; the prefix finds the
+    row, the hash proves the key.
+    """
+    if sum(owner is not None for owner in (user, vendor, broker)) != 1:
+        raise ValidationFailed("An API key belongs to exactly one user, vendor or broker.")
+    actor.require_perm("partners.add_apikey", "create API keys")
+    prefix = secrets.token_hex(4)
+    while ApiKey.objects.filter(prefix=prefix).exists():  # pragma: no cover - 1 in 4e9
+        prefix = secrets.token_hex(4)
+    raw = f"{API_KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey.objects.create(
+        name=name[:100],
+        prefix=prefix,
+        key_hash=hash_token(raw),
+        user=user,
+        vendor=vendor,
+        broker=broker,
+        created_by=actor.audit_user,
+    )
+    audit(key, "created", actor, owner=str(key.owner))
+    return key, raw
+
+
+@transaction.atomic
+def api_key_revoke(*, key: ApiKey, actor: Actor) -> ApiKey:
+    """Active -> revoked: the key stops working at once and for good."""
+    actor.require_perm("partners.change_apikey", "revoke API keys")
+    key = ApiKey.objects.select_for_update().get(pk=key.pk)
+    if key.revoked_at is not None:
+        raise InvalidTransition("This API key is already revoked.")
+    key.revoked_at = timezone.now()
+    key.save(update_fields=["revoked_at"])
+    audit(key, "revoked", actor, from_status="active", to_status="revoked")
+    return key

@@ -1,0 +1,70 @@
+"""`seed_demo`: realistic, covers every status, and a second run changes nothing."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from bookings.models import Booking, BookingItem
+from notifications.models import AuditEntry, Notification
+from offers.models import Offer
+from partners.models import Broker, PortalAccount, Vendor
+
+pytestmark = pytest.mark.django_db
+
+MODELS = [
+    Vendor,
+    Broker,
+    Booking,
+    BookingItem,
+    Offer,
+    AuditEntry,
+    Notification,
+    PortalAccount,
+    get_user_model(),
+]
+
+
+def snapshot() -> dict[str, object]:
+    return {
+        "counts": {m.__name__: m.objects.count() for m in MODELS},
+        "bookings": sorted(Booking.objects.values_list("reference", "status", "updated_at")),
+        "items": sorted(BookingItem.objects.values_list("pk", "vendor_status", "updated_at")),
+        "offers": sorted(Offer.objects.values_list("reference", "status", "updated_at")),
+    }
+
+
+def test_seed_demo_covers_every_status_and_is_idempotent(settings: object) -> None:
+    settings.DEBUG = True  # type: ignore[attr-defined]
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    assert "user admin" in out.getvalue() and "password admin" in out.getvalue()
+    assert Vendor.objects.count() == 10 and Broker.objects.count() == 5
+    assert set(Booking.objects.values_list("status", flat=True)) == set(Booking.Status.values)
+    assert set(Offer.objects.values_list("status", flat=True)) == set(Offer.Status.values)
+    demo = Booking.objects.filter(reference__startswith="BK-DEM")
+    assert demo.count() == 40
+    for booking in demo:
+        assert 1 <= booking.items.count() <= 5
+    assert Offer.objects.count() == 15
+    assert set(BookingItem.objects.values_list("vendor_status", flat=True)) == set(
+        BookingItem.VendorStatus.values
+    )
+    assert not Notification.objects.filter(status="pending").exists()
+    first = snapshot()
+
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    assert snapshot() == first
+    assert "0 bookings and 0 offers created" in out.getvalue()
+
+
+def test_seed_demo_refuses_to_run_in_production(settings: object) -> None:
+    settings.DEBUG = False  # type: ignore[attr-defined]
+    with pytest.raises(CommandError, match="DEBUG"):
+        call_command("seed_demo", stdout=StringIO())
+    assert not get_user_model().objects.filter(username="admin").exists()
