@@ -1,0 +1,157 @@
+"""Forms of the portal's booking pages: a vendor's answers and a broker's requests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from partners.domain import CURRENCY_CHOICES
+from partners.forms import PhoneField
+from partners.models import E164_VALIDATOR, ServiceType
+
+
+class ActionForm(forms.Form):
+    """A confirmation with nothing to fill in; carries the errors of a refused action."""
+
+
+class DeclineForm(forms.Form):
+    reason = forms.CharField(
+        label="Why can you not provide it?",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="We read this to find another supplier: e.g. fully booked on these dates.",
+    )
+
+
+class ConfirmForm(forms.Form):
+    vendor_reference = forms.CharField(
+        label="Your confirmation reference",
+        max_length=100,
+        help_text="The number or code in your own system for this booking.",
+    )
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label="Why are you cancelling?",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class BookingRequestForm(forms.Form):
+    """The lead customer and the booking's terms."""
+
+    customer_name = forms.CharField(label="Lead customer name", max_length=200)
+    customer_email = forms.EmailField(label="Customer email", required=False)
+    customer_phone = PhoneField(
+        label="Customer phone",
+        max_length=16,
+        required=False,
+        validators=[E164_VALIDATOR],
+        help_text="International form, e.g. +351912345678.",
+        widget=forms.TextInput(attrs={"inputmode": "tel"}),
+    )
+    currency = forms.ChoiceField(label="Currency", choices=CURRENCY_CHOICES, initial="EUR")
+    notes = forms.CharField(
+        label="Notes for us",
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Group size, special needs, anything we should know.",
+    )
+
+
+DATETIME_WIDGET = {"type": "datetime-local"}
+
+
+class RequestItemForm(forms.Form):
+    """One service the broker asks for. Prices and suppliers are ours to fill in."""
+
+    service_type = forms.ChoiceField(label="Service", choices=ServiceType.choices)
+    description = forms.CharField(
+        label="What is needed", max_length=300, help_text="e.g. 2 double rooms, sea view"
+    )
+    start = forms.DateTimeField(
+        label="Starts",
+        widget=forms.DateTimeInput(attrs=DATETIME_WIDGET, format="%Y-%m-%dT%H:%M"),
+    )
+    end = forms.DateTimeField(
+        label="Ends",
+        widget=forms.DateTimeInput(attrs=DATETIME_WIDGET, format="%Y-%m-%dT%H:%M"),
+    )
+    quantity = forms.IntegerField(label="Quantity", min_value=1, max_value=10_000, initial=1)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and start < timezone.now():
+            self.add_error("start", "The start is in the past.")
+        if start and end and end < start:
+            self.add_error("end", "The end is before the start.")
+        return cleaned
+
+
+class BaseRequestItemFormSet(forms.BaseFormSet):
+    # Django's wording speaks of "forms"; people here add items.
+    default_error_messages = {
+        "too_few_forms": "Add at least one item.",
+        "too_many_forms": "Request at most %(num)d items at once.",
+    }
+
+    # Rows typed so far, shown again (unbound, so without errors) after "add another item".
+    carried: Sequence[dict[str, Any]] = ()
+
+    def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
+        kwargs = super().get_form_kwargs(index)
+        if index is not None and index < len(self.carried):
+            kwargs["initial"] = self.carried[index]
+        return kwargs
+
+    def add_fields(self, form: forms.Form, index: int | None) -> None:
+        super().add_fields(form, index)
+        if "DELETE" in form.fields:
+            form.fields["DELETE"].label = "Remove this item"
+
+
+RequestItemFormSet = forms.formset_factory(
+    RequestItemForm,
+    formset=BaseRequestItemFormSet,
+    extra=0,
+    min_num=1,
+    validate_min=True,
+    max_num=30,
+    validate_max=True,
+    can_delete=True,
+)
+
+
+ITEMS_PREFIX = "items"
+
+
+def request_forms_with_another_item(
+    data: Any,
+) -> tuple[BookingRequestForm, BaseRequestItemFormSet]:
+    """The request form again as typed, rows marked "remove" dropped and one blank row
+    added. Unbound on purpose: a half-filled request is not an error yet."""
+    form = BookingRequestForm(
+        initial={name: data.get(name, "") for name in BookingRequestForm.base_fields}
+    )
+    try:
+        total = int(data.get(f"{ITEMS_PREFIX}-TOTAL_FORMS", 1))
+    except (TypeError, ValueError):
+        total = 1
+    total = min(max(total, 1), RequestItemFormSet.max_num)
+    rows = [
+        {name: data.get(f"{ITEMS_PREFIX}-{i}-{name}", "") for name in RequestItemForm.base_fields}
+        for i in range(total)
+        if not data.get(f"{ITEMS_PREFIX}-{i}-DELETE")
+    ]
+    formset = RequestItemFormSet(prefix=ITEMS_PREFIX)
+    formset.carried = rows
+    wanted = min(len(rows) + 1, RequestItemFormSet.max_num)
+    formset.extra = max(wanted - formset.min_num, 0)
+    return form, formset
