@@ -1,0 +1,1 @@
+"""`make bench`: reproducible production figures (see bench/run.py and README)."""

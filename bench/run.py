@@ -1,0 +1,1104 @@
+"""`make bench`: every production claim of this project as a measured figure.
+
+    python -m bench.run            # the full run (a few minutes), writes bench/results.json
+    python -m bench.run --quick    # seconds: the same harness on tiny counts (CI runs it)
+
+Against PostgreSQL (database ``bench``, or ``bench_quick`` for --quick, created if
+missing; BENCH_DATABASE_URL overrides) and gunicorn started with the repository's own
+gunicorn.conf.py under production settings (DEBUG off, hashed static files, HTTPS
+behind a proxy simulated by ``X-Forwarded-Proto``), on loopback only:
+
+1. cold start: from starting gunicorn to the first 200 of the API list;
+2. API throughput ratio: ``GET /api/v1/bookings/?page_size=50`` with an API key,
+   against the raw baseline view (``/bench/baseline/``, mounted only when BENCH=true),
+   same gunicorn, same run, interleaved rounds, wrk when installed;
+3. latency: p50 / p99 of the same endpoint at a fixed, moderate rate (open loop);
+4. soak: 20,000 mixed requests (API lists and details, admin and portal pages,
+   writes) with the django-q2 worker running: resident memory of each gunicorn
+   worker after warm-up and at the end, database connections by application_name
+   before / during / after;
+5. notification pipeline: ``python -m bench.pipeline`` (the outbox's own bench);
+6. clean stop: every process started here exits on SIGTERM and none is left behind.
+
+No response caching anywhere in the measured paths. The numbers swing 30-50 % from
+run to run on a shared 2-core machine; the ratios taken in one run hold better.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import orjson
+
+from bench import loadgen
+from bench.loadgen import Client, Response
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+HOST = "127.0.0.1"
+RESULTS = ROOT / "bench" / "results.json"
+# What the measured processes inherit from the caller; everything else is set here.
+_PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "USER", "VIRTUAL_ENV")
+API_LIST = "/api/v1/bookings/?page_size=50"
+BASELINE = "/bench/baseline/"
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    bookings: int
+    throughput_seconds: float
+    throughput_rounds: int
+    latency_rate: float
+    latency_seconds: float
+    warmup_requests: int
+    soak_requests: int
+    soak_concurrency: int
+    pipeline_count: int
+    compare_workers: bool
+
+
+FULL = Profile("full", 2000, 8, 3, 50, 30, 1000, 20_000, 8, 1000, True)
+QUICK = Profile("quick", 200, 1, 1, 20, 2, 60, 300, 4, 50, False)
+
+
+# --- processes ------------------------------------------------------------------------
+
+
+class Process:
+    """A child process in its own session, stopped with SIGTERM (then SIGKILL)."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_dir: Path) -> None:
+        self.name = name
+        self.log_path = log_dir / f"{name}.log"
+        self._log = self.log_path.open("wb")
+        self.started = time.perf_counter()
+        self.popen = subprocess.Popen(  # noqa: S603 - fixed argument lists
+            argv,
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.stop_result: dict[str, Any] | None = None
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def stop(self, timeout: float = 30) -> dict[str, Any]:
+        """SIGTERM to the process itself, as a platform would send it: gunicorn's
+        master and django-q2's sentinel each stop their own children in order.
+        Clean means it exited in time and left no process of its session behind."""
+        if self.stop_result is not None:
+            return self.stop_result
+        started = time.perf_counter()
+        clean = True
+        if self.alive():
+            with contextlib.suppress(ProcessLookupError):
+                self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                clean = False
+        leftover_deadline = time.perf_counter() + 5
+        while _group_alive(self.pid) and time.perf_counter() < leftover_deadline:
+            time.sleep(0.05)
+        if _group_alive(self.pid) or self.alive():
+            clean = False
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.pid, signal.SIGKILL)
+            self.popen.wait(timeout=10)
+        self._log.close()
+        self.stop_result = {
+            "clean": clean,
+            "exit_code": self.popen.returncode,
+            "stop_seconds": round(time.perf_counter() - started, 2),
+        }
+        return self.stop_result
+
+    def tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether a live (not zombie) process of this process group remains."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
+
+
+def children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        for child in children(todo.pop()):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def rss_mib(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 2)
+    except OSError:
+        return None
+    return None
+
+
+def processes_with_marker(marker: str) -> list[int]:
+    """Pids of live processes whose environment carries this run's marker."""
+    needle = f"BENCH_RUN_ID={marker}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if needle in (entry / "environ").read_bytes().split(b"\0"):
+                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+                if state != "Z":
+                    found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+# --- database -------------------------------------------------------------------------
+
+
+def database_url(profile: Profile) -> str:
+    explicit = os.environ.get("BENCH_DATABASE_URL")
+    if explicit:
+        return explicit
+    base = os.environ.get("DATABASE_URL", "")
+    if not base.startswith(("postgres://", "postgresql://")):
+        base = "postgres://postgres@127.0.0.1:5432/postgres"
+    name = "bench_quick" if profile is QUICK else "bench"
+    parts = urlsplit(base)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", "", ""))
+
+
+def _libpq(url: str) -> str:
+    return url.replace("postgres://", "postgresql://", 1)
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise SystemExit(f"bench: unexpected database name {name!r}")
+    admin = urlunsplit((parts.scheme, parts.netloc, "/postgres", "", ""))
+    with psycopg.connect(_libpq(admin), autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+class ConnectionMonitor:
+    """Samples pg_stat_activity for one database, grouped by application_name."""
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        self.dbname = urlsplit(url).path.lstrip("/")
+        self.conn = psycopg.connect(_libpq(url), autocommit=True, application_name="bench-monitor")
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.max_total = 0
+        self.max_by_app: dict[str, int] = defaultdict(int)
+        self.samples = 0
+
+    def snapshot(self) -> dict[str, Any]:
+        rows = self.conn.execute(
+            "SELECT coalesce(application_name, ''), coalesce(state, ''), count(*) "
+            "FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() "
+            "GROUP BY 1, 2",
+            [self.dbname],
+        ).fetchall()
+        by_app: dict[str, dict[str, int]] = defaultdict(dict)
+        for app, state, count in rows:
+            by_app[app or "?"][state or "?"] = count
+        total = sum(count for _, _, count in rows)
+        return {"total": total, "by_application": dict(by_app)}
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.25):
+            snap = self.snapshot()
+            self.samples += 1
+            self.max_total = max(self.max_total, snap["total"])
+            for app, states in snap["by_application"].items():
+                self.max_by_app[app] = max(self.max_by_app[app], sum(states.values()))
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> dict[str, Any]:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=5)
+        return {
+            "max_total": self.max_total,
+            "max_by_application": dict(self.max_by_app),
+            "samples": self.samples,
+        }
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+# --- the bench ------------------------------------------------------------------------
+
+
+class Bench:
+    def __init__(self, profile: Profile, *, port: int, keep_logs: bool) -> None:
+        self.profile = profile
+        self.port = port
+        self.keep_logs = keep_logs
+        self.run_id = uuid.uuid4().hex
+        self.tmp = Path(tempfile.mkdtemp(prefix="bench-"))
+        self.db_url = database_url(profile)
+        self.password = secrets.token_urlsafe(16)
+        self.processes: list[Process] = []
+        self.results: dict[str, Any] = {"figures": [], "details": {}, "notes": []}
+        self.seed: dict[str, Any] = {}
+        self.web_config = {
+            "WEB_WORKER_CLASS": "gthread",
+            "WEB_CONCURRENCY": "2",
+            "WEB_THREADS": "4",
+        }
+
+    # environment shared by every process of the run: production settings on loopback
+    def env(self, **extra: str) -> dict[str, str]:
+        # A clean environment: nothing of the caller's settings (a test run's
+        # defaults, a developer's DEBUG) may leak into the measured processes.
+        env = {key: os.environ[key] for key in _PASSED_ENV if key in os.environ}
+        env.update(
+            {
+                "BENCH_RUN_ID": self.run_id,
+                "DJANGO_SETTINGS_MODULE": "bookings_site.settings",
+                "DATABASE_URL": self.db_url,
+                "DEBUG": "false",
+                "SECRET_KEY": secrets.token_urlsafe(50),
+                "ALLOWED_HOSTS": f"{HOST},localhost",
+                "SECURE_PROXY_SSL_HEADER": "HTTP_X_FORWARDED_PROTO",
+                "CSRF_TRUSTED_ORIGINS": f"https://{HOST}:{self.port}",
+                "STATIC_ROOT": str(self.tmp / "static"),
+                "EMAIL_URL": "dummymail://",
+                "SITE_URL": f"https://{HOST}:{self.port}",
+                "BENCH": "true",
+                "LOG_LEVEL": "INFO",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        env.update(extra)
+        return env
+
+    def manage(self, *args: str, timeout: float = 300) -> str:
+        done = subprocess.run(  # noqa: S603
+            [PYTHON, *args],
+            cwd=ROOT,
+            env=self.env(PROCESS_ROLE="bench"),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(args)} failed:\n{done.stdout[-2000:]}{done.stderr}")
+        return done.stdout
+
+    def start(self, name: str, argv: list[str], **env: str) -> Process:
+        process = Process(name, argv, self.env(**env), self.tmp)
+        self.processes.append(process)
+        return process
+
+    def start_web(self, name: str = "web", **config: str) -> Process:
+        env = {**self.web_config, **config}
+        return self.start(
+            name,
+            [PYTHON, "-m", "gunicorn", "-c", "gunicorn.conf.py"],
+            PORT=str(self.port),
+            HOST=HOST,
+            PROCESS_ROLE="web",
+            # The soak measures growth, so recycling must not hide it.
+            WEB_MAX_REQUESTS="0",
+            **env,
+        )
+
+    def client(self, *, keep_cookies: bool = False, **headers: str) -> Client:
+        return Client(
+            HOST, self.port, {"X-Forwarded-Proto": "https", **headers}, keep_cookies=keep_cookies
+        )
+
+    def api_headers(self, key: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Api-Key {key or self.seed['staff_api_key']}"}
+
+    def figure(self, name: str, value: Any, goal: str, ok: bool | None, unit: str = "") -> None:
+        self.results["figures"].append(
+            {"name": name, "value": value, "unit": unit, "goal": goal, "ok": ok}
+        )
+
+    # -- steps -----------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        ensure_database(self.db_url)
+        self.manage("manage.py", "migrate", "--noinput", "-v0")
+        self.manage("manage.py", "createcachetable")
+        self.manage("manage.py", "collectstatic", "--noinput", "-v0")
+        started = time.perf_counter()
+        out = self.manage(
+            "-m",
+            "bench.seed",
+            "--bookings",
+            str(self.profile.bookings),
+            "--password",
+            self.password,
+        )
+        self.seed = orjson.loads(out.strip().splitlines()[-1])
+        self.results["details"]["seed"] = {
+            "bookings": self.seed["bookings"],
+            "items": self.seed["items"],
+            "seconds": round(time.perf_counter() - started, 2),
+        }
+
+    def wait_for(self, process: Process, path: str, headers: dict[str, str], limit: float) -> float:
+        """Seconds from the process start to the first 200 on ``path``."""
+        deadline = time.perf_counter() + limit
+        while time.perf_counter() < deadline:
+            if not process.alive():
+                raise RuntimeError(f"{process.name} exited:\n{process.tail()}")
+            client = self.client(**headers)
+            try:
+                if client.request("GET", path).status == 200:
+                    return time.perf_counter() - process.started
+            except OSError:
+                pass
+            finally:
+                client.close()
+            time.sleep(0.02)
+        raise RuntimeError(f"{process.name} gave no 200 on {path} in {limit}s:\n{process.tail()}")
+
+    def api_available(self) -> bool:
+        client = self.client(**self.api_headers())
+        try:
+            response = client.request("GET", API_LIST)
+        finally:
+            client.close()
+        return response.status == 200
+
+    def cold_start(self) -> Process:
+        web = self.start_web()
+        path, headers = (API_LIST, self.api_headers()) if self._api_route() else ("/readyz", {})
+        seconds = self.wait_for(web, path, headers, limit=60)
+        self.results["details"]["cold_start"] = {"path": path.split("?")[0]}
+        self.figure("Cold start to first 200", round(seconds, 2), "< 5 s (own)", seconds < 5, "s")
+        return web
+
+    def _api_route(self) -> bool:
+        """Whether the API's bookings list exists yet (it is built by another part)."""
+        try:
+            done = subprocess.run(  # noqa: S603
+                [
+                    PYTHON,
+                    "-c",
+                    "import django; django.setup(); from django.urls import resolve; "
+                    "resolve('/api/v1/bookings/')",
+                ],
+                cwd=ROOT,
+                env=self.env(),
+                capture_output=True,
+                timeout=60,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            return False
+        return done.returncode == 0
+
+    def throughput(self, *, label: str = "") -> dict[str, Any]:
+        """Interleaved rounds of baseline and API, same server; medians and ratio."""
+        p = self.profile
+        headers = {"X-Forwarded-Proto": "https"}
+        targets = {"baseline": (BASELINE, headers)}
+        if self.results["details"].get("api_available"):
+            targets["api"] = (API_LIST, {**headers, **self.api_headers()})
+        use_wrk = loadgen.wrk_available()
+        rounds: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        # Warm both paths (imports, plans, connections) before measuring.
+        for path, h in targets.values():
+            self._python_throughput(path, h, seconds=min(1.0, p.throughput_seconds))
+        for _ in range(p.throughput_rounds):
+            for name, (path, h) in targets.items():
+                if use_wrk:
+                    result = loadgen.wrk_throughput(
+                        url=f"http://{HOST}:{self.port}{path}",
+                        headers=h,
+                        seconds=p.throughput_seconds,
+                    )
+                else:
+                    result = self._python_throughput(path, h, seconds=p.throughput_seconds)
+                if result.get("non_2xx") or result.get("socket_errors"):
+                    raise RuntimeError(f"{name} answered errors under load: {result}")
+                rounds[name].append(result)
+        summary: dict[str, Any] = {
+            "load_generator": "wrk -t2 -c8" if use_wrk else "python, 8 connections",
+            "seconds_per_round": p.throughput_seconds,
+            "rounds": dict(rounds),
+        }
+        for name, runs in rounds.items():
+            summary[f"{name}_rps"] = round(sorted(r["rps"] for r in runs)[len(runs) // 2], 1)
+        if "api_rps" in summary and summary["baseline_rps"]:
+            summary["ratio"] = round(summary["api_rps"] / summary["baseline_rps"], 3)
+        if label:
+            summary["label"] = label
+        return summary
+
+    def _python_throughput(self, path: str, headers: dict[str, str], *, seconds: float) -> dict:
+        stats = loadgen.closed_loop(
+            make_client=lambda: self.client(**headers),
+            plan=[("get", lambda c: c.request("GET", path))],
+            concurrency=8,
+            duration=seconds,
+        )
+        summary = stats.summary()
+        return {
+            "rps": summary["rps"],
+            "requests": stats.requests,
+            "non_2xx": sum(n for s, n in stats.statuses.items() if s >= 300),
+            "socket_errors": sum(stats.errors.values()),
+        }
+
+    def latency(self) -> None:
+        p = self.profile
+        if not self.results["details"].get("api_available"):
+            self.figure("API p50 / p99 latency", "missing", "API not built yet", None)
+            return
+        headers = self.api_headers()
+        stats = loadgen.constant_rate(
+            make_client=lambda: self.client(**headers),
+            step=("api list", lambda c: c.request("GET", API_LIST)),
+            rate=p.latency_rate,
+            duration=p.latency_seconds,
+        )
+        summary = stats.summary()
+        summary["rate_per_second"] = p.latency_rate
+        self.results["details"]["latency"] = summary
+        ok = stats.bad == 0 and summary["p99_ms"] < 250
+        self.figure(
+            f"API p50 latency at {p.latency_rate:g} req/s",
+            summary["p50_ms"],
+            "reported",
+            stats.bad == 0,
+            "ms",
+        )
+        self.figure(
+            f"API p99 latency at {p.latency_rate:g} req/s",
+            summary["p99_ms"],
+            "< 250 ms (own)",
+            ok,
+            "ms",
+        )
+
+    def compression(self) -> None:
+        """Bytes of one API page plain, gzip and brotli (what a client downloads)."""
+        if not self.results["details"].get("api_available"):
+            return
+        sizes = {}
+        for coding in ("identity", "gzip", "br"):
+            client = self.client(**self.api_headers(), **{"Accept-Encoding": coding})
+            try:
+                response = client.request("GET", API_LIST)
+            finally:
+                client.close()
+            sizes[coding] = {
+                "bytes": len(response.body),
+                "content_encoding": response.headers.get("content-encoding", "identity"),
+            }
+        self.results["details"]["api_page_bytes"] = sizes
+        plain = sizes["identity"]["bytes"]
+        brotli_bytes = sizes["br"]["bytes"]
+        self.figure(
+            "API page compressed (br / plain)",
+            f"{brotli_bytes} / {plain}",
+            "compressed when accepted",
+            sizes["br"]["content_encoding"] == "br" and sizes["gzip"]["content_encoding"] == "gzip",
+            "bytes",
+        )
+
+    # -- the soak ----------------------------------------------------------------------
+
+    def login(self, username: str, path: str = "/accounts/login/") -> dict[str, str]:
+        client = self.client(keep_cookies=True, Origin=f"https://{HOST}:{self.port}")
+        client_cookies = client.cookies
+        try:
+            page = client.request("GET", path)
+            match = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page.body)
+            if page.status != 200 or not match:
+                raise RuntimeError(f"no login form at {path} ({page.status})")
+            form = (
+                f"username={username}&password={self.password}"
+                f"&csrfmiddlewaretoken={match.group(1).decode()}"
+            ).encode()
+            done = client.request(
+                "POST",
+                path,
+                body=form,
+                headers={
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "Referer": f"https://{HOST}:{self.port}{path}",
+                },
+            )
+            if done.status != 302 or "sessionid" not in client_cookies:
+                raise RuntimeError(f"login as {username} failed ({done.status})")
+            return {"Cookie": f"sessionid={client_cookies['sessionid']}"}
+        finally:
+            client.close()
+
+    def soak_plan(self) -> tuple[list[loadgen.Step], dict[str, str]]:
+        s = self.seed
+        staff = self.api_headers()
+        broker_key = self.api_headers(s["broker_api_key"])
+        vendor_key = self.api_headers(s["vendor_api_key"])
+        refs = s["broker_references"] or ["none"]
+        items = s["vendor_item_ids"] or [0]
+        created: list[str] = []
+        lock = threading.Lock()
+        counter = iter(range(10**9))
+
+        def pick(seq: list[Any]) -> Any:
+            with lock:
+                return seq[next(counter) % len(seq)]
+
+        def get(path: str, headers: dict[str, str]) -> Any:
+            return lambda c: c.request("GET", path, headers=headers)
+
+        def get_ref(template: str, headers: dict[str, str]) -> Any:
+            return lambda c: c.request("GET", template.format(pick(refs)), headers=headers)
+
+        def create(c: Client) -> Response:
+            now = dt.datetime.now(dt.UTC)
+            body = {
+                "customer_name": "Soak customer",
+                "customer_email": "soak@bench.invalid",
+                "currency": "EUR",
+                "notes": "made by the bench soak",
+                "items": [
+                    {
+                        "service_type": "transfer",
+                        "description": "Soak transfer",
+                        "start": (now + dt.timedelta(days=30)).isoformat(),
+                        "end": (now + dt.timedelta(days=30, hours=1)).isoformat(),
+                        "quantity": 1,
+                        "unit_price": "40.00",
+                        "unit_cost": "25.00",
+                    }
+                ],
+            }
+            response = c.request(
+                "POST",
+                "/api/v1/bookings/",
+                body=orjson.dumps(body),
+                headers={**staff, "Content-Type": "application/json"},
+            )
+            if response.status == 201:
+                with lock:
+                    created.append(orjson.loads(response.body)["reference"])
+            return response
+
+        def submit(c: Client) -> Response:
+            with lock:
+                reference = created.pop() if created else None
+            if reference is None:
+                return create(c)
+            return c.request(
+                "POST", f"/api/v1/bookings/{reference}/submit/", body=b"{}", headers=staff
+            )
+
+        broker_session: dict[str, str] = {}
+        staff_session: dict[str, str] = {}
+        skipped: dict[str, str] = {}
+        # Sessions made once, as a browser keeps one. Staff log in through the admin;
+        # partners through the portal's login page.
+        try:
+            staff_session = self.login(s["staff_username"], "/admin/login/")
+        except RuntimeError as exc:
+            skipped["staff login"] = str(exc)
+        try:
+            broker_session = self.login(s["broker_username"])
+        except RuntimeError as exc:
+            skipped["broker login"] = str(exc)
+        broker_list = "/api/v1/bookings/?page_size=20"
+        vendor_items = "/api/v1/booking-items/?page_size=20"
+
+        def item_detail(c: Client) -> Response:
+            return c.request("GET", f"/api/v1/booking-items/{pick(items)}/", headers=vendor_key)
+
+        candidates: list[tuple[int, loadgen.Step]] = [
+            (4, ("api bookings list (staff key)", get(API_LIST, staff))),
+            (2, ("api bookings list (broker key)", get(broker_list, broker_key))),
+            (3, ("api booking detail", get_ref("/api/v1/bookings/{}/", broker_key))),
+            (2, ("api items list (vendor key)", get(vendor_items, vendor_key))),
+            (1, ("api item detail", item_detail)),
+            (1, ("admin bookings changelist", get("/admin/bookings/booking/", staff_session))),
+            (1, ("admin booking search", get_ref("/admin/bookings/booking/?q={}", staff_session))),
+            (2, ("portal dashboard", get("/portal/", broker_session))),
+            (2, ("portal booking page", get_ref("/portal/bookings/{}/", broker_session))),
+            (1, ("api create booking", create)),
+            (1, ("api submit booking", submit)),
+        ]
+        plan: list[loadgen.Step] = []
+        probe = self.client()
+        try:
+            for weight, (name, send) in candidates:
+                try:
+                    response = send(probe)
+                except OSError as exc:
+                    skipped[name] = exc.__class__.__name__
+                    continue
+                # A redirect here is the login page: the part is not answering yet.
+                if response.status >= 300:
+                    skipped[name] = f"HTTP {response.status}"
+                    continue
+                plan.extend([(name, send)] * weight)
+        finally:
+            probe.close()
+        # Spread the weights so each stretch of the plan mixes every kind.
+        mixed = [plan[i] for i in _interleave(len(plan))]
+        return mixed, skipped
+
+    def soak(self, web: Process, monitor: ConnectionMonitor) -> None:
+        p = self.profile
+        worker = self.start("worker", [PYTHON, "manage.py", "qcluster"], PROCESS_ROLE="worker")
+        time.sleep(1.5)  # let the cluster fork its processes before counting them
+        plan, skipped = self.soak_plan()
+        if not plan:
+            raise RuntimeError("soak: no request of the mix answered")
+        connections: dict[str, Any] = {"at_start": monitor.snapshot()}
+
+        def run(total: int) -> loadgen.Stats:
+            return loadgen.closed_loop(
+                make_client=self.client,
+                plan=plan,
+                concurrency=p.soak_concurrency,
+                total=total,
+                expect=lambda name, r: r.status < 400,
+            )
+
+        warm = run(p.warmup_requests)
+        workers = children(web.pid)
+        rss_warm = {pid: rss_mib(pid) for pid in workers}
+        connections["before"] = monitor.snapshot()
+        monitor.start()
+        stats = run(p.soak_requests)
+        connections["during"] = monitor.stop()
+        rss_end = {pid: rss_mib(pid) for pid in children(web.pid)}
+        time.sleep(2)
+        connections["after"] = monitor.snapshot()
+        queue_processes = 1 + len(descendants(worker.pid))
+        web_threads = int(self.web_config["WEB_CONCURRENCY"]) * int(self.web_config["WEB_THREADS"])
+        limit = web_threads + queue_processes + 2
+        recycled = sorted(set(workers) ^ set(rss_end))
+        growth = {
+            str(pid): round((rss_end.get(pid) or 0) - (rss_warm[pid] or 0), 2)
+            for pid in workers
+            if pid in rss_end
+        }
+        summary = stats.summary()
+        summary.pop("by_request", None)
+        self.results["details"]["soak"] = {
+            "requests": summary,
+            "warmup": {"requests": warm.requests, "bad": warm.bad},
+            "mix": dict(stats.by_name),
+            "skipped_requests": skipped,
+            "rss_mib_after_warmup": {str(k): v for k, v in rss_warm.items()},
+            "rss_mib_at_end": {str(k): v for k, v in rss_end.items()},
+            "rss_growth_mib": growth,
+            "workers_recycled": recycled,
+            "connections": connections,
+            "connection_limit": {
+                "web_threads": web_threads,
+                "queue_processes": queue_processes,
+                "limit": limit,
+            },
+        }
+        if skipped:
+            self.results["notes"].append(
+                "soak left out (not answering yet): " + ", ".join(sorted(skipped))
+            )
+        max_growth = max(growth.values(), default=None)
+        self.figure(
+            f"Soak: {stats.requests:,} mixed requests, errors",
+            stats.bad,
+            "0",
+            stats.bad == 0 and stats.requests >= p.soak_requests,
+        )
+        self.figure(
+            "Soak: RSS growth per worker (max)",
+            max_growth,
+            "< 5 MiB",
+            max_growth is not None and max_growth < 5 and not recycled,
+            "MiB",
+        )
+        during = connections["during"]["max_total"]
+        self.figure(
+            "DB connections before / max during / after",
+            f"{connections['before']['total']} / {during} / {connections['after']['total']}",
+            f"max <= {limit} ({web_threads} threads + {queue_processes} queue processes + 2); "
+            "after: all idle",
+            during <= limit and _all_idle(connections["after"]),
+        )
+        ready = self.client()
+        try:
+            readyz = ready.request("GET", "/readyz")
+        finally:
+            ready.close()
+        self.results["details"]["readyz_after_soak"] = {
+            "status": readyz.status,
+            "body": orjson.loads(readyz.body) if readyz.body.startswith(b"{") else None,
+        }
+        worker_stop = worker.stop()
+        self.results["details"]["worker_stop"] = worker_stop
+
+    def pipeline(self) -> None:
+        p = self.profile
+        script = ROOT / "bench" / "pipeline.py"
+        if not script.exists():
+            self.figure("Notifications delivered per second", "missing", ">= 100 /s", None)
+            self.figure("Notification commit->sent p95", "missing", "< 1 s", None)
+            self.results["notes"].append("bench/pipeline.py is not there yet (issue 3)")
+            return
+        argv = [PYTHON, "-m", "bench.pipeline", "--count", str(p.pipeline_count)]
+        if p is QUICK:
+            argv.append("--quick")
+        done = subprocess.run(  # noqa: S603
+            argv,
+            cwd=ROOT,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        data = _last_json(done.stdout)
+        if done.returncode != 0 or data is None:
+            raise RuntimeError(
+                f"bench.pipeline failed ({done.returncode}):\n{done.stdout[-1500:]}"
+                f"{done.stderr[-3000:]}"
+            )
+        self.results["details"]["pipeline"] = data
+        rate = _find_number(data, ("per_second", "deliveries_per_second", "rate", "throughput"))
+        p50 = _find_number(data, ("p50_ms", "p50", "commit_to_sent_p50_ms"))
+        p95 = _find_number(data, ("p95_ms", "p95", "commit_to_sent_p95_ms"))
+        p95_s = p95 / 1000 if p95 is not None and _is_ms(data, p95) else p95
+        self.figure(
+            f"Notifications delivered per second ({data.get('count', p.pipeline_count)})",
+            rate,
+            ">= 100 /s",
+            rate is not None and rate >= 100,
+            "/s",
+        )
+        if p50 is not None:
+            self.figure("Notification commit->sent p50", p50, "reported", True, _unit(data, p50))
+        self.figure(
+            "Notification commit->sent p95",
+            p95,
+            "< 1 s",
+            p95_s is not None and p95_s < 1,
+            _unit(data, p95) if p95 is not None else "",
+        )
+
+    def compare_workers(self, gthread: dict[str, Any]) -> None:
+        """The same throughput with sync workers (2 x cores + 1), to choose the class."""
+        web = self.start_web("web-sync", WEB_WORKER_CLASS="sync", WEB_CONCURRENCY="5")
+        try:
+            path, headers = (
+                (API_LIST, self.api_headers())
+                if self.results["details"].get("api_available")
+                else ("/readyz", {})
+            )
+            self.wait_for(web, path, headers, limit=60)
+            sync = self.throughput(label="sync x5")
+        finally:
+            self.results["details"]["stops"]["web-sync"] = web.stop()
+        self.results["details"]["worker_class_comparison"] = {
+            "gthread 2x4": {k: gthread.get(k) for k in ("baseline_rps", "api_rps", "ratio")},
+            "sync x5": {k: sync.get(k) for k in ("baseline_rps", "api_rps", "ratio")},
+        }
+
+    # -- the whole run -------------------------------------------------------------------
+
+    def run(self) -> dict[str, Any]:
+        p = self.profile
+        started = time.perf_counter()
+        self.results.update(
+            {
+                "mode": p.name,
+                "run_id": self.run_id,
+                "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "machine": machine(),
+                "database": urlsplit(self.db_url).path.lstrip("/"),
+                "web": {
+                    "config": "gunicorn.conf.py",
+                    **self.web_config,
+                    "WEB_MAX_REQUESTS": "0 (off, so growth is measured)",
+                },
+            }
+        )
+        details = self.results["details"]
+        details["stops"] = {}
+        self.prepare()
+        self.pipeline()
+        monitor = ConnectionMonitor(self.db_url)
+        try:
+            web = self.cold_start()
+            details["api_available"] = self.api_available()
+            if not details["api_available"]:
+                self.results["notes"].append("/api/v1/bookings/ does not answer 200 yet (issue 5)")
+            tp = self.throughput()
+            details["throughput"] = tp
+            if "ratio" in tp:
+                self.figure(
+                    "API throughput ratio (api / baseline)",
+                    tp["ratio"],
+                    ">= 0.6",
+                    tp["ratio"] >= 0.6,
+                )
+                self.figure("API list req/s (page of 50)", tp["api_rps"], "reported", True, "/s")
+            else:
+                self.figure("API throughput ratio (api / baseline)", "missing", ">= 0.6", None)
+            self.figure("Baseline req/s (.values(), 50 rows)", tp["baseline_rps"], "reported", True)
+            self.compression()
+            self.latency()
+            self.soak(web, monitor)
+            details["stops"]["web"] = web.stop()
+            after_stop = monitor.snapshot()
+            details["connections_after_stop"] = after_stop
+            if p.compare_workers:
+                self.compare_workers(tp)
+        finally:
+            for process in self.processes:
+                details["stops"].setdefault(process.name, process.stop())
+            monitor.close()
+        leftovers = processes_with_marker(self.run_id)
+        web_left = after_stop["by_application"].get("bookings-web", {})
+        clean = all(s["clean"] for s in details["stops"].values()) and not leftovers
+        self.figure(
+            "Clean stop (SIGTERM) and nothing left running",
+            "yes" if clean else f"no: {leftovers or details['stops']}",
+            "yes",
+            clean,
+        )
+        self.figure(
+            "Web DB connections after gunicorn stopped",
+            sum(web_left.values()),
+            "0",
+            not web_left,
+        )
+        self.results["seconds"] = round(time.perf_counter() - started, 1)
+        return self.results
+
+    def cleanup(self) -> None:
+        for process in self.processes:
+            process.stop(timeout=10)
+        if self.keep_logs:
+            print(f"logs kept in {self.tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _interleave(n: int) -> Iterator[int]:
+    """Indices 0..n-1 in a stride order that spreads neighbours apart."""
+    stride = next((s for s in (7, 11, 13, 17, 19, 23) if n % s), 1) if n > 1 else 1
+    return ((i * stride) % n for i in range(n))
+
+
+def _all_idle(snapshot: dict[str, Any]) -> bool:
+    """No connection of our processes is stuck in a transaction or a query."""
+    for app, states in snapshot["by_application"].items():
+        if app == "bookings-web" and set(states) - {"idle"}:
+            return False
+        if app.startswith("bookings-") and "idle in transaction" in states:
+            return False
+    return True
+
+
+def _last_json(text: str) -> dict[str, Any] | None:
+    for line in reversed(text.strip().splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            with contextlib.suppress(ValueError):
+                return json.loads(line)
+    with contextlib.suppress(ValueError):
+        value = json.loads(text)
+        return value if isinstance(value, dict) else None
+    return None
+
+
+def _walk(data: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield from _walk(value, f"{prefix}.{key}" if prefix else str(key))
+    else:
+        yield prefix, data
+
+
+def _find_number(data: dict[str, Any], names: tuple[str, ...]) -> float | None:
+    flat = list(_walk(data))
+    for name in names:
+        for path, value in flat:
+            if path.split(".")[-1] == name and isinstance(value, int | float):
+                return value
+    for name in names:
+        for path, value in flat:
+            if name in path.split(".")[-1] and isinstance(value, int | float):
+                return value
+    return None
+
+
+def _is_ms(data: dict[str, Any], value: float) -> bool:
+    return any(
+        path.endswith("_ms") and v == value for path, v in _walk(data) if isinstance(v, float | int)
+    )
+
+
+def _unit(data: dict[str, Any], value: float) -> str:
+    return "ms" if _is_ms(data, value) else "s"
+
+
+def machine() -> dict[str, Any]:
+    cpu = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem_gib = None
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        first = Path("/proc/meminfo").read_text().splitlines()[0]
+        mem_gib = round(int(first.split()[1]) / 1024 / 1024, 1)
+    pg = ""
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        pg = subprocess.run(
+            ["psql", "--version"],  # noqa: S607
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout.strip()
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": mem_gib,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "postgresql_client": pg,
+        "load_generator": "wrk" if loadgen.wrk_available() else "python",
+    }
+
+
+def table(results: dict[str, Any]) -> str:
+    rows = [("figure", "value", "goal", "ok")]
+    for f in results["figures"]:
+        value = f["value"]
+        if isinstance(value, float):
+            value = f"{value:,.3f}".rstrip("0").rstrip(".") if value < 10 else f"{value:,.1f}"
+        shown = f"{value} {f['unit']}".strip()
+        ok = {True: "yes", False: "NO", None: "-"}[f["ok"]]
+        rows.append((f["name"], shown, f["goal"], ok))
+    widths = [max(len(str(r[i])) for r in rows) for i in range(4)]
+    lines = []
+    for n, row in enumerate(rows):
+        lines.append("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    m = results.get("machine", {})
+    head = (
+        f"make bench ({results.get('mode')}) {results.get('date')} on {m.get('cpu')}, "
+        f"{m.get('cores')} cores, {m.get('memory_gib')} GiB; load: {m.get('load_generator')}"
+    )
+    notes = "".join(f"\nnote: {n}" for n in results.get("notes", []))
+    return f"{head}\n" + "\n".join(lines) + notes
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Production figures for this project.")
+    parser.add_argument("--quick", action="store_true", help="tiny counts, for CI")
+    parser.add_argument("--out", type=Path, default=None, help=f"default {RESULTS}")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", "8799")))
+    parser.add_argument("--keep-logs", action="store_true")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a goal is missed")
+    args = parser.parse_args(argv)
+    profile = QUICK if args.quick else FULL
+    # A quick run's figures mean nothing: they never replace the committed results.
+    quick_out = Path(tempfile.gettempdir()) / "bench-quick.json"
+    out = args.out or (quick_out if args.quick else RESULTS)
+    bench = Bench(profile, port=args.port, keep_logs=args.keep_logs)
+
+    def interrupted(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupted)
+    try:
+        results = bench.run()
+    except BaseException:
+        for process in bench.processes:
+            if process.stop_result is None or not process.stop_result["clean"]:
+                print(f"--- {process.name} log tail ---\n{process.tail()}", file=sys.stderr)
+        raise
+    finally:
+        bench.cleanup()
+    out.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2) + b"\n")
+    print(table(results))
+    print(f"\nwritten to {out}")
+    missed = [f["name"] for f in results["figures"] if f["ok"] is False]
+    return 1 if (args.strict and missed) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""Project middleware: request ids, the portal's Content-Security-Policy and API
+response compression."""
+
+from __future__ import annotations
+
+import gzip
+import re
+import uuid
+from collections.abc import Callable
+
+import brotli
+from django.conf import settings
+from django.core.signals import request_finished
+from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_vary_headers
+from django.utils.regex_helper import _lazy_re_compile
+
+from bookings_site.logging import request_id_var
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# What we accept from a proxy or client: short, printable, no spaces. Anything else
+# (a log-injection attempt, a megabyte of junk) is replaced by our own id.
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{7,127}$")
+
+Handler = Callable[[HttpRequest], HttpResponse]
+
+
+class RequestIdMiddleware:
+    """Gives every request an id: a valid incoming ``X-Request-ID`` or a new one.
+
+    The id is on ``request.request_id``, in every log line written while the request
+    is served, and in the response's ``X-Request-ID`` header (gunicorn's access log
+    reads it from there).
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
+        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.request_id = request_id  # type: ignore[attr-defined]
+        # Not reset on the way out: Django logs 4xx/5xx ("Not Found: ...") after the
+        # middleware chain has returned. request_finished clears it instead.
+        request_id_var.set(request_id)
+        response = self.get_response(request)
+        response[REQUEST_ID_HEADER] = request_id
+        return response
+
+
+@receiver(request_finished, dispatch_uid="bookings_site.clear_request_id")
+def _clear_request_id(**kwargs: object) -> None:
+    """Once the response is closed, lines on this thread belong to no request."""
+    request_id_var.set("-")
+
+
+class ContentSecurityPolicyMiddleware:
+    """Sends ``settings.CONTENT_SECURITY_POLICY`` on the portal and account pages.
+
+    The admin is left to Django (its templates use inline scripts a strict policy
+    would block); the API returns JSON, which a browser does not execute.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+        self.policy = settings.CONTENT_SECURITY_POLICY
+        self.prefixes = tuple(settings.CONTENT_SECURITY_POLICY_PATHS)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if self.policy and request.path.startswith(self.prefixes):
+            response.headers.setdefault("Content-Security-Policy", self.policy)
+        return response
+
+
+_ACCEPT_ENCODING_RE = _lazy_re_compile(r"\s*([\w*-]+)\s*(?:;\s*q\s*=\s*([0-9.]+))?\s*")
+
+
+def _accepted_encodings(header: str) -> set[str]:
+    """The codings the client accepts (q > 0), lower-cased."""
+    accepted = set()
+    for part in header.split(","):
+        match = _ACCEPT_ENCODING_RE.fullmatch(part)
+        if not match:
+            continue
+        coding, q = match.group(1).lower(), match.group(2)
+        try:
+            if q is not None and float(q) <= 0:
+                continue
+        except ValueError:
+            continue
+        accepted.add(coding)
+    return accepted
+
+
+class ApiCompressionMiddleware:
+    """Compresses API JSON responses with brotli or gzip when the client accepts it.
+
+    Only JSON under ``API_COMPRESSION_PREFIX`` is compressed, and only when the
+    request carries no session cookie. BREACH needs three things in one response: it
+    is compressed, it reflects attacker-chosen input, and it holds a secret the
+    browser sends automatically (a CSRF token, or data fetched with the victim's
+    cookie). HTML pages (with their CSRF tokens) are therefore never compressed here,
+    and API responses only when authenticated by an ``Authorization`` header, which
+    a cross-site attacker cannot make a victim's browser send.
+    """
+
+    BROTLI_QUALITY = 4  # fast for dynamic content; still beats gzip -6 on JSON
+    GZIP_LEVEL = 6
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+        self.prefix = settings.API_COMPRESSION_PREFIX
+        self.min_length = settings.API_COMPRESSION_MIN_LENGTH
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not request.path.startswith(self.prefix):
+            return response
+        # Caches must key on Accept-Encoding whether or not this response was
+        # compressed, since the next one may be.
+        patch_vary_headers(response, ("Accept-Encoding",))
+        if (
+            response.streaming
+            or response.has_header("Content-Encoding")
+            or settings.SESSION_COOKIE_NAME in request.COOKIES
+            or not self._is_json(response.get("Content-Type", ""))
+            or len(response.content) < self.min_length
+        ):
+            return response
+        accepted = _accepted_encodings(request.META.get("HTTP_ACCEPT_ENCODING", ""))
+        if "br" in accepted:
+            body, coding = brotli.compress(response.content, quality=self.BROTLI_QUALITY), "br"
+        elif "gzip" in accepted or "*" in accepted:
+            body, coding = gzip.compress(response.content, self.GZIP_LEVEL, mtime=0), "gzip"
+        else:
+            return response
+        if len(body) >= len(response.content):
+            return response
+        response.content = body
+        response["Content-Length"] = str(len(body))
+        response["Content-Encoding"] = coding
+        # A strong ETag names exact bytes; these bytes differ from the uncompressed ones.
+        etag = response.get("ETag")
+        if etag and etag.startswith('"'):
+            response["ETag"] = "W/" + etag
+        return response
+
+    @staticmethod
+    def _is_json(content_type: str) -> bool:
+        media = content_type.split(";", 1)[0].strip().lower()
+        return media == "application/json" or media.endswith("+json")

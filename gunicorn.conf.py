@@ -1,0 +1,63 @@
+"""gunicorn configuration: `gunicorn -c gunicorn.conf.py` (bin/web does this).
+
+Every value can be changed from the environment, so one file serves a laptop, CI,
+`make bench` and a production host. Why each default is what it is:
+
+- gthread: 2 workers x 4 threads measured best on this 2-core machine's mixed load
+  (`make bench`, see README "Performance"): threads overlap database waits and
+  keep-alive connections cost a thread, not a process. WEB_WORKER_CLASS=sync switches.
+- max_requests + jitter: a safety net that recycles a worker now and then (staggered,
+  so workers never restart together); the soak in `make bench` turns it off to prove
+  workers do not grow without it.
+- preload_app: Django is imported once in the master and workers fork from it: a
+  faster cold start and recycle, and shared (copy-on-write) code pages. Nothing
+  opens a database connection at import time, so no socket is shared across forks.
+"""
+
+import logging
+import os
+
+from bookings_site.logging import gunicorn_logconfig
+
+# The settings read this to name the database connections of this process.
+os.environ.setdefault("PROCESS_ROLE", "web")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bookings_site.settings")
+
+wsgi_app = "bookings_site.wsgi:application"
+bind = [f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"]  # noqa: S104
+
+worker_class = os.environ.get("WEB_WORKER_CLASS", "gthread")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("WEB_THREADS", "4"))
+preload_app = os.environ.get("WEB_PRELOAD", "true").lower() in ("1", "true", "yes")
+
+max_requests = int(os.environ.get("WEB_MAX_REQUESTS", "5000"))
+max_requests_jitter = int(os.environ.get("WEB_MAX_REQUESTS_JITTER", str(max_requests // 10)))
+
+# A request that takes longer than this is killed: nothing here should, since every
+# slow thing (email, WhatsApp) happens in the worker.
+timeout = int(os.environ.get("WEB_TIMEOUT", "30"))
+# On SIGTERM, finish in-flight requests for this long before exiting.
+graceful_timeout = int(os.environ.get("WEB_GRACEFUL_TIMEOUT", "25"))
+keepalive = int(os.environ.get("WEB_KEEPALIVE", "5"))
+
+# The heartbeat file lives in memory: a slow or full disk must not kill workers.
+worker_tmp_dir = "/dev/shm"  # noqa: S108
+
+# Trust X-Forwarded-* only from the load balancer in front (loopback by default).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
+# Access and error logs to stdout as JSON lines (bookings_site/logging.py), the
+# access line carrying the X-Request-ID of the response.
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+logconfig_dict = gunicorn_logconfig()
+# Python warnings become log records too, so stdout stays one JSON object per line.
+logging.captureWarnings(True)
+access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(D)sus rid=%({x-request-id}o)s'
+
+proc_name = "bookings-web"
+# gunicorn's runtime control socket is one fixed path per user: two servers on a host
+# (tests, the bench, a second app) would fight over it. Signals do the same job.
+control_socket_disable = True

@@ -1,0 +1,73 @@
+"""`make bench` in its quick mode, so the harness cannot rot between full runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+from bench.run import processes_with_marker, table
+from tests.production.conftest import PASSED_ENV, ROOT, free_port
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+FIGURES = (
+    "Cold start to first 200",
+    "API throughput ratio (api / baseline)",
+    "Baseline req/s (.values(), 50 rows)",
+    "Soak: RSS growth per worker (max)",
+    "DB connections before / max during / after",
+    "Clean stop (SIGTERM) and nothing left running",
+    "Web DB connections after gunicorn stopped",
+)
+
+
+def _bench_database_url() -> str:
+    # Beside the test database, under a name of its own.
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    name = parts.path.lstrip("/") or "bookings"
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}_benchq", "", ""))
+
+
+def test_quick_bench_runs_end_to_end_and_leaves_nothing_running(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    env = {key: os.environ[key] for key in PASSED_ENV if key in os.environ}
+    env["BENCH_DATABASE_URL"] = _bench_database_url()
+    port = str(free_port())
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "bench.run", "--quick", "--out", str(out), "--port", port],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
+    results = json.loads(out.read_text())
+    figures = {f["name"]: f for f in results["figures"]}
+    for name in FIGURES:
+        assert name in figures, name
+        assert name in done.stdout  # the printed table shows it beside its goal
+    assert results["mode"] == "quick"
+    assert results["machine"]["cores"] and results["date"]
+    # The harness's own checks hold even at tiny counts.
+    assert figures["Clean stop (SIGTERM) and nothing left running"]["ok"] is True
+    assert figures["Web DB connections after gunicorn stopped"]["ok"] is True
+    assert figures["DB connections before / max during / after"]["ok"] is True
+    soak = results["details"]["soak"]
+    assert soak["requests"]["requests"] >= 300 and soak["requests"]["errors"] == {}
+    assert soak["rss_mib_after_warmup"] and soak["connections"]["during"]["samples"] > 0
+    assert "bookings-web" in soak["connections"]["before"]["by_application"]
+    assert results["details"]["throughput"]["baseline_rps"] > 0
+    assert results["details"]["readyz_after_soak"]["status"] == 200
+    assert results["details"]["seed"]["bookings"] == 200
+    assert table(results).count("\n") >= len(FIGURES)
+    # Nothing that run started is still alive (it marks every child's environment).
+    assert all(stop["clean"] for stop in results["details"]["stops"].values())
+    assert processes_with_marker(results["run_id"]) == []
