@@ -36,7 +36,7 @@ run: seed
 
 ## test: install test requirements and run the whole suite (SQLite unless DATABASE_URL is set)
 test: install-dev
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## bench: production figures against PostgreSQL and gunicorn; prints a table, writes bench/results.json
 bench: install
