@@ -40,6 +40,9 @@ from partners.views import Portal, apply_service, portal_view, posted
 S = Booking.Status
 V = BookingItem.VendorStatus
 PAGE_SIZE = 25
+# Aggregates (``with_totals``) group the query, and Django then drops Meta.ordering:
+# say the order again, or pages and "latest" come back in whatever order the database likes.
+NEWEST_FIRST = ("-created_at", "-id")
 
 
 def _page(request: HttpRequest, items: Any) -> Page:
@@ -419,7 +422,8 @@ def broker_bookings_recent(request: HttpRequest, *, limit: int = 5) -> list[Brok
     """The broker's latest bookings for the dashboard (totals in the same query)."""
     broker = _portal(request).broker
     assert broker is not None  # noqa: S101
-    latest = selectors.bookings_for_broker(broker=broker).with_totals()[:limit]
+    latest = selectors.bookings_for_broker(broker=broker).with_totals().order_by(*NEWEST_FIRST)
+    latest = latest[:limit]
     return [BrokerBooking.of(b) for b in latest]
 
 
@@ -429,7 +433,7 @@ def booking_list(request: HttpRequest) -> HttpResponse:
     current = request.GET.get("show", "all")
     if current not in BOOKING_FILTERS:
         current = "all"
-    bookings = selectors.bookings_for_broker(broker=broker).with_totals()
+    bookings = selectors.bookings_for_broker(broker=broker).with_totals().order_by(*NEWEST_FIRST)
     statuses = BOOKING_FILTERS[current][1]
     if statuses:
         bookings = bookings.filter(status__in=statuses)

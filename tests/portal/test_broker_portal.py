@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -132,6 +133,20 @@ def test_booking_list_and_filters(world: World, broker_client: Client) -> None:
     cancelled = broker_client.get(url("bookings") + "?show=cancelled").content.decode()
     assert world.booking.reference not in cancelled
     assert "No bookings here" in cancelled
+
+
+@pytest.mark.filterwarnings("error::django.core.paginator.UnorderedObjectListWarning")
+def test_booking_list_and_dashboard_are_newest_first(world: World, broker_client: Client) -> None:
+    """``with_totals()`` groups the query, which makes Django drop Meta.ordering."""
+    older, newer = world.booking, world.draft
+    Booking.objects.filter(pk=older.pk).update(created_at=timezone.now() - timedelta(days=3))
+    for page in (url("bookings"), url("dashboard")):
+        html = broker_client.get(page).content.decode()
+        assert html.index(newer.reference) < html.index(older.reference), page
+    Booking.objects.filter(pk=newer.pk).update(created_at=timezone.now() - timedelta(days=5))
+    for page in (url("bookings"), url("dashboard")):
+        html = broker_client.get(page).content.decode()
+        assert html.index(older.reference) < html.index(newer.reference), page
 
 
 def test_booking_page_shows_items_with_sell_price_and_commission(
