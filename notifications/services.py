@@ -7,9 +7,11 @@ commits, so a rolled-back change tells nobody anything.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -28,6 +30,9 @@ from notifications.kinds import KINDS
 from notifications.models import AuditEntry, DeliveryAttempt, Notification
 
 logger = logging.getLogger(__name__)
+
+# Set by ``recording_only()``: rows are written but no task is queued for them.
+_hold_delivery: ContextVar[bool] = ContextVar("notifications_hold_delivery", default=False)
 
 
 @dataclass(frozen=True)
@@ -205,8 +210,25 @@ def enqueue_delivery(notification_id: int) -> None:
 
 
 def _enqueue_on_commit(ids: Iterable[int]) -> None:
+    if _hold_delivery.get():
+        return
     for pk in ids:
         transaction.on_commit(functools.partial(enqueue_delivery, pk))
+
+
+@contextlib.contextmanager
+def recording_only() -> Iterator[None]:
+    """Record notifications inside the block without queueing a delivery task for them.
+
+    For history that must not be sent as it is written (``seed_demo``): the caller
+    decides what becomes of the rows (cancels them, or leaves them pending for the
+    sweep to deliver after ``NOTIFICATION_SWEEP_GRACE``).
+    """
+    token = _hold_delivery.set(True)
+    try:
+        yield
+    finally:
+        _hold_delivery.reset(token)
 
 
 def notifications_sweep(*, limit: int = 1000) -> dict[str, int]:

@@ -30,8 +30,10 @@ def signature_valid(body: bytes, header: str) -> bool:
     secret = settings.WHATSAPP_APP_SECRET
     if not secret or not header.startswith("sha256="):
         return False
-    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header.removeprefix("sha256=").strip().lower())
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest().encode()
+    # Bytes, not str: compare_digest refuses non-ASCII str, and a header is untrusted.
+    given = header.removeprefix("sha256=").strip().lower().encode("utf-8", "replace")
+    return hmac.compare_digest(expected, given)
 
 
 def _handshake(request: HttpRequest) -> HttpResponse:
