@@ -504,11 +504,15 @@ def test_a_rolled_back_change_records_and_queues_nothing(
         "cancel": lambda: bookings.booking_cancel(booking=booking, actor=SYSTEM, reason="x"),
         "offer_send": lambda: offers.offer_send(offer=offer, actor=SYSTEM),
     }
-    with django_capture_on_commit_callbacks() as callbacks:
-        with pytest.raises(Boom), transaction.atomic():
-            calls[event]()
-            assert Notification.objects.count() > before  # recorded inside...
-            raise Boom
+
+    @transaction.atomic
+    def change_then_fail() -> None:
+        calls[event]()
+        assert Notification.objects.count() > before  # recorded inside...
+        raise Boom
+
+    with django_capture_on_commit_callbacks() as callbacks, pytest.raises(Boom):
+        change_then_fail()
     assert Notification.objects.count() == before  # ...and gone with the change
     assert callbacks == []
     assert mail.outbox == []
@@ -575,7 +579,8 @@ def test_events_are_delivered_end_to_end_in_sync_mode(
     assert set(rows.values_list("attempts", flat=True)) == {1}
     subjects = sorted(m.subject for m in mail.outbox)
     assert sorted(rows.values_list("subject", flat=True)) == subjects
-    approved = next(m for m in mail.outbox if m.subject == f"Booking {booking.reference} is approved")
+    subject = f"Booking {booking.reference} is approved"
+    approved = next(m for m in mail.outbox if m.subject == subject)
     assert approved.to == [f"{broker.name} <{broker.email}>"]
     assert approved.alternatives[0][1] == "text/html"
     sent = rows.get(kind="booking_approved")
