@@ -351,7 +351,10 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "bookings_site.logging.ContextFilter"}},
+    "filters": {
+        "context": {"()": "bookings_site.logging.ContextFilter"},
+        "quiet_tasks": {"()": "notifications.logging.QuietTaskLines"},
+    },
     "formatters": {
         "json": {"()": "bookings_site.logging.JsonFormatter"},
         "plain": {
@@ -370,6 +373,8 @@ LOGGING = {
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # django-q2 logs four INFO lines per task; Q_LOG_TASKS=true shows them.
+        "django-q": {"filters": [] if env.bool("Q_LOG_TASKS", default=False) else ["quiet_tasks"]},
         # gunicorn's own loggers print through the same handler (gunicorn.conf.py
         # sets the same for the master, before Django is loaded).
         "gunicorn.error": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
