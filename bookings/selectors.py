@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
 from django.shortcuts import get_object_or_404
 
 from bookings.models import ZERO, Booking, BookingItem
 from notifications.models import AuditEntry
+from partners.domain import Actor
 from partners.models import Broker, Vendor
 
 CENT = Decimal("0.01")
@@ -117,3 +118,56 @@ def items_answered_by_vendor(
     """The items behind ``entries`` of ``vendor_answers``, by pk, with their bookings."""
     ids = {e.object_id for e in entries if e.data.get("vendor_id") == vendor.pk}
     return {i.pk: i for i in BookingItem.objects.filter(pk__in=ids).select_related("booking")}
+
+
+# --- reads for the API: one entry point per caller, whoever it is -------------------
+#
+# The API asks "what may this actor see?" rather than branching on the caller in
+# every view: a vendor sees the items assigned to it and no booking, a broker its own
+# bookings and their items, staff everything. Anything outside that is a 404.
+
+
+def bookings_visible(*, actor: Actor) -> QuerySet[Booking]:
+    if actor.vendor is not None:
+        return Booking.objects.none()
+    if actor.broker is not None:
+        return bookings_for_broker(broker=actor.broker)
+    return Booking.objects.all()
+
+
+def booking_get_visible(*, actor: Actor, reference: str) -> Booking:
+    """One booking with its items prefetched (totals and nested items, no extra query)."""
+    return get_object_or_404(
+        bookings_visible(actor=actor).prefetch_related(
+            Prefetch("items", queryset=BookingItem.objects.order_by("start", "id"))
+        ),
+        reference=reference,
+    )
+
+
+def items_visible(*, actor: Actor) -> QuerySet[BookingItem]:
+    if actor.vendor is not None:
+        return items_for_vendor(vendor=actor.vendor)
+    if actor.broker is not None:
+        return items_for_broker(broker=actor.broker)
+    return BookingItem.objects.select_related("booking")
+
+
+def item_get_visible(*, actor: Actor, pk: int | str) -> BookingItem:
+    return get_object_or_404(items_visible(actor=actor), pk=pk)
+
+
+def booking_items_rows(*, booking_ids: list[int], fields: tuple[str, ...]) -> dict[int, list[dict]]:
+    """The items of ``booking_ids`` as plain rows (only ``fields``), grouped by booking,
+    in one query: the list endpoint's fast path."""
+    grouped: dict[int, list[dict]] = {pk: [] for pk in booking_ids}
+    if not booking_ids:
+        return grouped
+    rows = (
+        BookingItem.objects.filter(booking_id__in=booking_ids)
+        .order_by("start", "id")
+        .values("booking_id", *fields)
+    )
+    for row in rows:
+        grouped[row["booking_id"]].append(row)
+    return grouped

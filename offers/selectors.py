@@ -5,10 +5,11 @@ Drafts are staff work in progress: a broker sees an offer only once it is sent.
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
-from offers.models import Offer
+from offers.models import Offer, OfferLine
+from partners.domain import Actor
 from partners.models import Broker
 
 
@@ -18,3 +19,22 @@ def offers_for_broker(*, broker: Broker) -> QuerySet[Offer]:
 
 def offer_get_for_broker(*, broker: Broker, reference: str) -> Offer:
     return get_object_or_404(offers_for_broker(broker=broker), reference=reference)
+
+
+def offers_visible(*, actor: Actor) -> QuerySet[Offer]:
+    """What the API shows ``actor``: staff every offer, a broker its sent ones, a vendor none."""
+    if actor.vendor is not None:
+        return Offer.objects.none()
+    if actor.broker is not None:
+        return offers_for_broker(broker=actor.broker)
+    return Offer.objects.all()
+
+
+def offer_get_visible(*, actor: Actor, reference: str) -> Offer:
+    """One offer with its lines and the booking it became (no extra query to render)."""
+    return get_object_or_404(
+        offers_visible(actor=actor)
+        .select_related("booking")
+        .prefetch_related(Prefetch("lines", queryset=OfferLine.objects.order_by("start", "id"))),
+        reference=reference,
+    )

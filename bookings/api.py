@@ -1,0 +1,350 @@
+"""``/api/v1/bookings/`` and ``/api/v1/booking-items/``.
+
+Thin, like the admin and the portal: parse input, fetch through a selector (another
+partner's object is a 404 before any service runs), call the service with the API
+caller's Actor, render. The lists render plain rows (see ``bookings.serializers``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import serializers as drf
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from bookings import selectors, services
+from bookings.filters import BookingFilter, BookingItemFilter
+from bookings.models import Booking, BookingItem
+from bookings.serializers import (
+    BOOKING_COLUMNS,
+    BOOKING_SERIALIZERS,
+    BROKER,
+    ITEM_COLUMNS,
+    ITEM_SERIALIZERS,
+    STAFF,
+    VENDOR,
+    AssignVendorSerializer,
+    BookingInputSerializer,
+    BookingSerializer,
+    BookingUpdateSerializer,
+    ConfirmSerializer,
+    ItemInputSerializer,
+    ItemSerializer,
+    ItemUpdateSerializer,
+    ReasonSerializer,
+    render_booking,
+    render_item,
+)
+from bookings_site.api.viewsets import ApiViewSet
+from partners.domain import Actor
+
+
+def caller_kind(actor: Actor) -> str:
+    if actor.vendor is not None:
+        return VENDOR
+    if actor.broker is not None:
+        return BROKER
+    return STAFF
+
+
+class ErrorSerializer(drf.Serializer):
+    detail = drf.CharField()
+    code = drf.CharField()
+
+
+ERRORS = {
+    400: OpenApiResponse(description="Invalid input: messages per field."),
+    403: OpenApiResponse(ErrorSerializer, description="The key lacks the permission."),
+    404: OpenApiResponse(ErrorSerializer, description="No such object, or not the caller's."),
+    409: OpenApiResponse(ErrorSerializer, description="Not allowed in the object's state."),
+}
+
+
+def _errors(*codes: int) -> dict[int, OpenApiResponse]:
+    return {code: ERRORS[code] for code in codes}
+
+
+class CallerMixin:
+    """Tie-breaks the list order on ``id`` so pages never overlap."""
+
+    @property
+    def kind(self) -> str:
+        return caller_kind(self.actor)  # type: ignore[attr-defined]
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        queryset = super().filter_queryset(queryset)  # type: ignore[misc]
+        order = list(queryset.query.order_by) or list(queryset.model._meta.ordering)
+        if not any(str(field).lstrip("-") == "id" for field in order):
+            descending = bool(order) and str(order[0]).startswith("-")
+            queryset = queryset.order_by(*order, "-id" if descending else "id")
+        return queryset
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List bookings",
+        description="Staff see every booking, a broker its own; vendors none. Each booking "
+        "comes with its items and totals (brokers see no costs).",
+        responses={200: BookingSerializer(many=True)},
+    ),
+    retrieve=extend_schema(
+        summary="A booking", responses={200: BookingSerializer, **_errors(403, 404)}
+    ),
+    create=extend_schema(
+        summary="Create a draft booking (with items)",
+        request=BookingInputSerializer,
+        responses={201: BookingSerializer, **_errors(400, 403)},
+    ),
+    partial_update=extend_schema(
+        summary="Change a booking's contact, notes (and broker, currency while a draft)",
+        request=BookingUpdateSerializer,
+        responses={200: BookingSerializer, **_errors(400, 403, 404, 409)},
+    ),
+)
+class BookingViewSet(CallerMixin, ApiViewSet):
+    lookup_field = "reference"
+    lookup_value_regex = "[A-Za-z0-9-]{1,20}"
+    permission_model = Booking
+    filterset_class = BookingFilter
+    ordering_fields = ["created_at", "updated_at", "reference", "status"]
+    ordering = ["-created_at", "-id"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    action_permissions = {
+        "submit": ["bookings.change_booking"],
+        "approve": ["bookings.approve_booking"],
+        "cancel": ["bookings.change_booking"],
+        "items": ["bookings.view_booking", "bookings.view_bookingitem"],
+        "add_item": ["bookings.add_bookingitem"],
+    }
+
+    def get_queryset(self) -> QuerySet[Booking]:
+        return selectors.bookings_visible(actor=self.actor)
+
+    def get_serializer_class(self) -> type[drf.BaseSerializer]:
+        return BOOKING_SERIALIZERS.get(self.kind, BookingSerializer)
+
+    def _booking(self) -> Booking:
+        return selectors.booking_get_visible(actor=self.actor, reference=self.kwargs["reference"])
+
+    def _render(self, booking: Booking, status_code: int = status.HTTP_200_OK) -> Response:
+        # Re-read: what the services changed, with items prefetched for the totals.
+        booking = selectors.booking_get_visible(actor=self.actor, reference=booking.reference)
+        return Response(BOOKING_SERIALIZERS[self.kind](booking).data, status=status_code)
+
+    def list(self, request: Request) -> Response:
+        kind = self.kind
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset.values(*BOOKING_COLUMNS))
+        page = page or []  # the pagination class always pages; this only satisfies typing
+        items = selectors.booking_items_rows(
+            booking_ids=[row["id"] for row in page], fields=ITEM_COLUMNS
+        )
+        results = [render_booking(row, items[row["id"]], kind=kind) for row in page]
+        return self.get_paginated_response(results)
+
+    def retrieve(self, request: Request, reference: str) -> Response:
+        booking = self._booking()
+        return Response(BOOKING_SERIALIZERS[self.kind](booking).data)
+
+    def create(self, request: Request) -> Response:
+        data = self._valid(BookingInputSerializer, request.data)
+        broker = self.actor.broker
+        if broker is not None and data.get("broker") not in (None, broker):
+            raise drf.ValidationError({"broker": ["You can book only for yourself."]})
+        booking = services.booking_create(actor=self.actor, **data)
+        return self._render(booking, status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, reference: str) -> Response:
+        booking = self._booking()
+        data = self._valid(BookingUpdateSerializer, request.data, partial=True)
+        booking = services.booking_update(booking=booking, actor=self.actor, **data)
+        return self._render(booking)
+
+    def _valid(self, serializer_class: type[drf.Serializer], data: Any, **kwargs: Any) -> Any:
+        serializer = serializer_class(data=data, context={"kind": self.kind}, **kwargs)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    @extend_schema(
+        summary="Submit a draft for approval (draft -> pending_approval)",
+        request=None,
+        responses={200: BookingSerializer, **_errors(403, 404, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def submit(self, request: Request, reference: str) -> Response:
+        booking = services.booking_submit(booking=self._booking(), actor=self.actor)
+        return self._render(booking)
+
+    @extend_schema(
+        summary="Approve (pending_approval -> approved); staff with approve permission",
+        request=None,
+        responses={200: BookingSerializer, **_errors(403, 404, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, reference: str) -> Response:
+        booking = services.booking_approve(booking=self._booking(), actor=self.actor)
+        return self._render(booking)
+
+    @extend_schema(
+        summary="Cancel with a reason",
+        request=ReasonSerializer,
+        responses={200: BookingSerializer, **_errors(400, 403, 404, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, reference: str) -> Response:
+        booking = self._booking()
+        data = self._valid(ReasonSerializer, request.data)
+        booking = services.booking_cancel(booking=booking, actor=self.actor, reason=data["reason"])
+        return self._render(booking)
+
+    @extend_schema(
+        summary="The booking's items",
+        responses={200: ItemSerializer(many=True), **_errors(403, 404)},
+        filters=False,
+    )
+    @action(detail=True, methods=["get"])
+    def items(self, request: Request, reference: str) -> Response:
+        booking = self._booking()
+        items = BookingItem.objects.filter(booking=booking).order_by("start", "id")
+        page = self.paginate_queryset(items)
+        page = page or []  # the pagination class always pages; this only satisfies typing
+        for item in page:
+            item.booking = booking
+        serializer = ITEM_SERIALIZERS[self.kind](page, many=True)
+        return self.get_paginated_response(serializer.data)
+
+    @extend_schema(
+        summary="Add an item (a vendor given assigns it at once)",
+        request=ItemInputSerializer,
+        responses={201: ItemSerializer, **_errors(400, 403, 404, 409)},
+    )
+    @items.mapping.post
+    def add_item(self, request: Request, reference: str) -> Response:
+        booking = self._booking()
+        data = self._valid(ItemInputSerializer, request.data)
+        item = services.item_add(booking=booking, actor=self.actor, **data)
+        item = selectors.item_get_visible(actor=self.actor, pk=item.pk)
+        return Response(ITEM_SERIALIZERS[self.kind](item).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List booking items",
+        description="Staff see every item, a broker the items of its bookings, a vendor "
+        "the items assigned to it.",
+        responses={200: ItemSerializer(many=True)},
+    ),
+    retrieve=extend_schema(
+        summary="A booking item", responses={200: ItemSerializer, **_errors(404)}
+    ),
+    partial_update=extend_schema(
+        summary="Change an item before it is confirmed",
+        request=ItemUpdateSerializer,
+        responses={200: ItemSerializer, **_errors(400, 403, 404, 409)},
+    ),
+)
+class BookingItemViewSet(CallerMixin, ApiViewSet):
+    lookup_value_regex = "[0-9]{1,18}"
+    permission_model = BookingItem
+    filterset_class = BookingItemFilter
+    ordering_fields = ["start", "end", "updated_at", "id"]
+    ordering = ["start", "id"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    action_permissions = {
+        "assign_vendor": ["bookings.change_bookingitem"],
+        "accept": ["bookings.change_bookingitem"],
+        "decline": ["bookings.change_bookingitem"],
+        "confirm": ["bookings.change_bookingitem"],
+    }
+
+    def get_queryset(self) -> QuerySet[BookingItem]:
+        return selectors.items_visible(actor=self.actor)
+
+    def get_serializer_class(self) -> type[drf.BaseSerializer]:
+        return ITEM_SERIALIZERS[self.kind]
+
+    def _item(self) -> BookingItem:
+        return selectors.item_get_visible(actor=self.actor, pk=self.kwargs["pk"])
+
+    def _render(self, item: BookingItem) -> Response:
+        item = selectors.item_get_visible(actor=self.actor, pk=item.pk)
+        return Response(ITEM_SERIALIZERS[self.kind](item).data)
+
+    def _valid(self, serializer_class: type[drf.Serializer], data: Any, **kwargs: Any) -> Any:
+        serializer = serializer_class(data=data, context={"kind": self.kind}, **kwargs)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def list(self, request: Request) -> Response:
+        kind = self.kind
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset.values(*ITEM_COLUMNS, "booking__reference"))
+        page = page or []  # the pagination class always pages; this only satisfies typing
+        results = [
+            render_item(row, booking_reference=row["booking__reference"], kind=kind)
+            for row in page
+        ]
+        return self.get_paginated_response(results)
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(ITEM_SERIALIZERS[self.kind](self._item()).data)
+
+    def partial_update(self, request: Request, pk: str) -> Response:
+        item = self._item()
+        data = self._valid(ItemUpdateSerializer, request.data, partial=True, instance=item)
+        return self._render(services.item_update(item=item, actor=self.actor, **data))
+
+    @extend_schema(
+        summary="Assign (or reassign) a vendor; staff only",
+        request=AssignVendorSerializer,
+        responses={200: ItemSerializer, **_errors(400, 403, 404, 409)},
+    )
+    @action(detail=True, methods=["post"], url_path="assign-vendor")
+    def assign_vendor(self, request: Request, pk: str) -> Response:
+        item = self._item()
+        data = self._valid(AssignVendorSerializer, request.data)
+        return self._render(
+            services.item_assign_vendor(item=item, vendor=data["vendor"], actor=self.actor)
+        )
+
+    @extend_schema(
+        summary="Accept (pending -> accepted); the assigned vendor or staff",
+        request=None,
+        responses={200: ItemSerializer, **_errors(403, 404, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def accept(self, request: Request, pk: str) -> Response:
+        return self._render(services.item_accept(item=self._item(), actor=self.actor))
+
+    @extend_schema(
+        summary="Decline with a reason (pending -> declined)",
+        request=ReasonSerializer,
+        responses={200: ItemSerializer, **_errors(400, 403, 404, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def decline(self, request: Request, pk: str) -> Response:
+        item = self._item()
+        data = self._valid(ReasonSerializer, request.data)
+        return self._render(
+            services.item_decline(item=item, actor=self.actor, reason=data["reason"])
+        )
+
+    @extend_schema(
+        summary="Confirm with the vendor's reference (accepted -> confirmed)",
+        request=ConfirmSerializer,
+        responses={200: ItemSerializer, **_errors(400, 403, 404, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def confirm(self, request: Request, pk: str) -> Response:
+        item = self._item()
+        data = self._valid(ConfirmSerializer, request.data)
+        return self._render(
+            services.item_confirm(
+                item=item, actor=self.actor, vendor_reference=data["vendor_reference"]
+            )
+        )

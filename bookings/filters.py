@@ -1,0 +1,95 @@
+"""Query filters of the bookings and booking-items lists.
+
+Dates take ISO 8601 (``2026-05-01T00:00:00Z``); ``*_after`` is inclusive and
+``*_before`` exclusive. Filters that would tell a partner about our suppliers
+(``vendor`` on bookings) exist for staff callers only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.db.models import Exists, OuterRef, QuerySet
+
+from bookings.models import Booking, BookingItem
+from partners.models import ServiceType
+
+
+def _is_staff_request(request: Any) -> bool:
+    from bookings_site.api.actors import is_staff_caller
+
+    return request is not None and is_staff_caller(request)
+
+
+class StaffOnlyFiltersMixin:
+    staff_only: tuple[str, ...] = ()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not _is_staff_request(self.request):  # type: ignore[attr-defined]
+            for name in self.staff_only:
+                self.filters.pop(name, None)  # type: ignore[attr-defined]
+
+
+class BookingFilter(StaffOnlyFiltersMixin, django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=Booking.Status.choices)
+    broker = django_filters.NumberFilter(field_name="broker_id")
+    vendor = django_filters.NumberFilter(
+        method="filter_vendor", help_text="Bookings with an item assigned to this vendor."
+    )
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    start_after = django_filters.IsoDateTimeFilter(
+        method="filter_start_after", help_text="Bookings with a service starting at or after."
+    )
+    start_before = django_filters.IsoDateTimeFilter(
+        method="filter_start_before", help_text="Bookings with a service starting before."
+    )
+    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+
+    staff_only = ("vendor",)
+
+    class Meta:
+        model = Booking
+        fields: list[str] = []
+
+    # Exists() rather than a join: no duplicate rows, no DISTINCT, pagination stays cheap.
+    def _with_item(self, queryset: QuerySet[Booking], **lookups: Any) -> QuerySet[Booking]:
+        items = BookingItem.objects.filter(booking_id=OuterRef("pk"), **lookups)
+        return queryset.filter(Exists(items))
+
+    def filter_vendor(self, queryset: QuerySet[Booking], name: str, value: Any) -> QuerySet:
+        return self._with_item(queryset, vendor_id=value)
+
+    def filter_start_after(self, queryset: QuerySet[Booking], name: str, value: Any) -> QuerySet:
+        return self._with_item(queryset, start__gte=value)
+
+    def filter_start_before(self, queryset: QuerySet[Booking], name: str, value: Any) -> QuerySet:
+        return self._with_item(queryset, start__lt=value)
+
+
+class BookingItemFilter(StaffOnlyFiltersMixin, django_filters.FilterSet):
+    vendor_status = django_filters.MultipleChoiceFilter(
+        choices=BookingItem.VendorStatus.choices
+    )
+    service_type = django_filters.MultipleChoiceFilter(choices=ServiceType.choices)
+    booking = django_filters.CharFilter(field_name="booking__reference")
+    booking_status = django_filters.MultipleChoiceFilter(
+        field_name="booking__status", choices=Booking.Status.choices
+    )
+    broker = django_filters.NumberFilter(field_name="booking__broker_id")
+    vendor = django_filters.NumberFilter(field_name="vendor_id")
+    start_after = django_filters.IsoDateTimeFilter(field_name="start", lookup_expr="gte")
+    start_before = django_filters.IsoDateTimeFilter(field_name="start", lookup_expr="lt")
+    end_after = django_filters.IsoDateTimeFilter(field_name="end", lookup_expr="gte")
+    end_before = django_filters.IsoDateTimeFilter(field_name="end", lookup_expr="lt")
+    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    cancelled = django_filters.BooleanFilter(field_name="cancelled_at", lookup_expr="isnull",
+                                             exclude=True)
+
+    staff_only = ("vendor", "broker")
+
+    class Meta:
+        model = BookingItem
+        fields: list[str] = []

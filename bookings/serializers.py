@@ -1,0 +1,435 @@
+"""What the API shows of bookings and items, and what it accepts.
+
+Each caller kind sees its own field set (``BOOKING_FIELDS``, ``ITEM_FIELDS``): vendors
+never see sell prices or commission, brokers never see costs or which vendor is asked.
+The read serializers below are the definition of that shape (and of the OpenAPI
+schema). The list endpoints render the very same shape from plain rows with
+``render_booking`` / ``render_item``, without DRF's per-field machinery, because the
+bookings list has a throughput goal; tests/api/test_list_fast_path.py holds the two
+together object by object, for every caller kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import models
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from bookings.models import ZERO, Booking, BookingItem
+from bookings.selectors import booking_totals, commission_for
+from partners.models import Broker, Vendor
+
+STAFF, BROKER, VENDOR = "staff", "broker", "vendor"
+
+ITEM_FIELDS: dict[str, tuple[str, ...]] = {
+    STAFF: (
+        "id",
+        "booking",
+        "service_type",
+        "description",
+        "start",
+        "end",
+        "quantity",
+        "unit_price",
+        "unit_cost",
+        "vendor",
+        "vendor_status",
+        "vendor_reference",
+        "decline_reason",
+        "cancelled_at",
+        "updated_at",
+    ),
+    # Which supplier is asked, what it costs us and why one said no are ours to know.
+    BROKER: (
+        "id",
+        "booking",
+        "service_type",
+        "description",
+        "start",
+        "end",
+        "quantity",
+        "unit_price",
+        "vendor_status",
+        "vendor_reference",
+        "cancelled_at",
+        "updated_at",
+    ),
+    VENDOR: (
+        "id",
+        "booking",
+        "service_type",
+        "description",
+        "start",
+        "end",
+        "quantity",
+        "unit_cost",
+        "vendor",
+        "vendor_status",
+        "vendor_reference",
+        "decline_reason",
+        "cancelled_at",
+        "updated_at",
+    ),
+}
+
+BOOKING_FIELDS: dict[str, tuple[str, ...]] = {
+    STAFF: (
+        "reference",
+        "status",
+        "broker",
+        "commission_rate",
+        "customer_name",
+        "customer_email",
+        "customer_phone",
+        "currency",
+        "notes",
+        "cancel_reason",
+        "created_at",
+        "updated_at",
+        "items",
+        "totals",
+    ),
+}
+BOOKING_FIELDS[BROKER] = BOOKING_FIELDS[STAFF]
+
+TOTAL_FIELDS: dict[str, tuple[str, ...]] = {
+    STAFF: ("sell", "cost", "margin", "commission"),
+    BROKER: ("sell", "commission"),
+}
+
+
+# --- formatting shared by both paths -------------------------------------------------
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 with an explicit offset, always in UTC (``+00:00``)."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat()
+
+
+def money(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+class IsoDateTimeField(serializers.DateTimeField):
+    """DRF's field, rendered by ``iso`` so both paths print the same string."""
+
+    def to_representation(self, value: Any) -> str | None:
+        return iso(value) if value else None
+
+
+class MoneyField(serializers.DecimalField):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_digits", 14)
+        kwargs.setdefault("decimal_places", 2)
+        super().__init__(**kwargs)
+
+
+class ApiModelSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: IsoDateTimeField,
+    }
+
+
+# --- read serializers: the shape --------------------------------------------------
+
+
+class TotalsSerializer(serializers.Serializer):
+    sell = MoneyField(help_text="Sum of quantity x unit price of the live items.")
+    cost = MoneyField(help_text="Sum of quantity x unit cost of the live items (staff only).")
+    margin = MoneyField(help_text="sell - cost (staff only).")
+    commission = MoneyField(help_text="The broker's commission on sell.")
+
+
+class BrokerTotalsSerializer(serializers.Serializer):
+    sell = MoneyField(help_text="Sum of quantity x unit price of the live items.")
+    commission = MoneyField(help_text="Your commission on sell.")
+
+
+def totals_dict(sell: Decimal, cost: Decimal, commission: Decimal, kind: str) -> dict[str, str]:
+    values = {"sell": sell, "cost": cost, "margin": sell - cost, "commission": commission}
+    return {name: money(values[name]) for name in TOTAL_FIELDS[kind]}
+
+
+class ItemSerializer(ApiModelSerializer):
+    """A booking item as staff see it."""
+
+    booking = serializers.CharField(source="booking.reference", read_only=True)
+    vendor = serializers.IntegerField(source="vendor_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = BookingItem
+        fields = ITEM_FIELDS[STAFF]
+        read_only_fields = fields
+
+
+class BrokerItemSerializer(ItemSerializer):
+    class Meta(ItemSerializer.Meta):
+        fields = ITEM_FIELDS[BROKER]
+        read_only_fields = fields
+
+
+class VendorItemSerializer(ItemSerializer):
+    class Meta(ItemSerializer.Meta):
+        fields = ITEM_FIELDS[VENDOR]
+        read_only_fields = fields
+
+
+ITEM_SERIALIZERS: dict[str, type[ItemSerializer]] = {
+    STAFF: ItemSerializer,
+    BROKER: BrokerItemSerializer,
+    VENDOR: VendorItemSerializer,
+}
+
+
+class BookingSerializer(ApiModelSerializer):
+    """A booking as staff see it, with its items (cancelled ones too) and totals."""
+
+    broker = serializers.IntegerField(source="broker_id", read_only=True, allow_null=True)
+    items = ItemSerializer(many=True, read_only=True)
+    totals = serializers.SerializerMethodField()
+    kind = STAFF
+
+    class Meta:
+        model = Booking
+        fields = BOOKING_FIELDS[STAFF]
+        read_only_fields = fields
+
+    @extend_schema_field(TotalsSerializer)
+    def get_totals(self, booking: Booking) -> dict[str, str]:
+        totals = booking_totals(booking=booking)
+        return totals_dict(totals.sell, totals.cost, totals.commission, self.kind)
+
+
+class BrokerBookingSerializer(BookingSerializer):
+    items = BrokerItemSerializer(many=True, read_only=True)
+    kind = BROKER
+
+    class Meta(BookingSerializer.Meta):
+        fields = BOOKING_FIELDS[BROKER]
+        read_only_fields = fields
+
+    @extend_schema_field(BrokerTotalsSerializer)
+    def get_totals(self, booking: Booking) -> dict[str, str]:
+        return super().get_totals(booking)
+
+
+BOOKING_SERIALIZERS: dict[str, type[BookingSerializer]] = {
+    STAFF: BookingSerializer,
+    BROKER: BrokerBookingSerializer,
+}
+
+
+# --- the list path: the same shape from plain rows -----------------------------------
+
+# Columns every rendered item needs (totals need price, cost, quantity, cancelled_at).
+ITEM_COLUMNS = (
+    "id",
+    "service_type",
+    "description",
+    "start",
+    "end",
+    "quantity",
+    "unit_price",
+    "unit_cost",
+    "vendor_id",
+    "vendor_status",
+    "vendor_reference",
+    "decline_reason",
+    "cancelled_at",
+    "updated_at",
+)
+BOOKING_COLUMNS = (
+    "id",
+    "reference",
+    "status",
+    "broker_id",
+    "commission_rate",
+    "customer_name",
+    "customer_email",
+    "customer_phone",
+    "currency",
+    "notes",
+    "cancel_reason",
+    "created_at",
+    "updated_at",
+)
+_SOURCE = {"vendor": "vendor_id", "broker": "broker_id"}
+_CONVERT: dict[str, Callable[[Any], Any]] = {
+    "start": iso,
+    "end": iso,
+    "cancelled_at": iso,
+    "created_at": iso,
+    "updated_at": iso,
+    "unit_price": money,
+    "unit_cost": money,
+    "commission_rate": money,
+}
+Plan = tuple[tuple[str, str, Callable[[Any], Any] | None], ...]
+
+
+def _plan(fields: tuple[str, ...], skip: tuple[str, ...]) -> Plan:
+    return tuple(
+        (name, _SOURCE.get(name, name), _CONVERT.get(name)) for name in fields if name not in skip
+    )
+
+
+_ITEM_PLANS = {kind: _plan(fields, ("booking",)) for kind, fields in ITEM_FIELDS.items()}
+_BOOKING_PLANS = {
+    kind: _plan(fields, ("items", "totals")) for kind, fields in BOOKING_FIELDS.items()
+}
+
+
+def _render(row: Mapping[str, Any], plan: Plan, out: dict[str, Any]) -> dict[str, Any]:
+    for name, source, convert in plan:
+        value = row[source]
+        out[name] = convert(value) if convert is not None and value is not None else value
+    return out
+
+
+def render_item(row: Mapping[str, Any], *, booking_reference: str, kind: str) -> dict[str, Any]:
+    """``row`` has ``ITEM_COLUMNS``; the result equals ``ITEM_SERIALIZERS[kind]``'s."""
+    out = _render(row, _ITEM_PLANS[kind], {})
+    # Keep the serializer's key order: id, booking, ...
+    return {"id": out.pop("id"), "booking": booking_reference, **out}
+
+
+def render_booking(
+    row: Mapping[str, Any], items: list[Mapping[str, Any]], *, kind: str
+) -> dict[str, Any]:
+    """``row`` has ``BOOKING_COLUMNS``, ``items`` its item rows in (start, id) order;
+    the result equals ``BOOKING_SERIALIZERS[kind]``'s."""
+    out = _render(row, _BOOKING_PLANS[kind], {})
+    reference = row["reference"]
+    sell = cost = ZERO
+    for item in items:
+        if item["cancelled_at"] is None:
+            sell += item["quantity"] * item["unit_price"]
+            cost += item["quantity"] * item["unit_cost"]
+    out["items"] = [render_item(i, booking_reference=reference, kind=kind) for i in items]
+    out["totals"] = totals_dict(sell, cost, commission_for(sell, row["commission_rate"]), kind)
+    return out
+
+
+# --- input -------------------------------------------------------------------------
+
+
+def check_dates(attrs: dict[str, Any], instance: Any = None) -> None:
+    start = attrs.get("start", getattr(instance, "start", None))
+    end = attrs.get("end", getattr(instance, "end", None))
+    if start is not None and end is not None and end < start:
+        raise serializers.ValidationError({"end": ["The end cannot be before the start."]})
+
+
+class ItemInputSerializer(ApiModelSerializer):
+    """An item to add. Staff give price and cost (and may assign a ``vendor`` at once);
+    a broker requests a service: cost and vendor are ours to fill in."""
+
+    vendor = serializers.PrimaryKeyRelatedField(
+        queryset=Vendor.objects.all(), required=False, allow_null=True
+    )
+
+    class Meta:
+        model = BookingItem
+        fields = (
+            "service_type",
+            "description",
+            "start",
+            "end",
+            "quantity",
+            "unit_price",
+            "unit_cost",
+            "vendor",
+        )
+        extra_kwargs = {"unit_price": {"required": False}, "unit_cost": {"required": False}}
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        check_dates(attrs, self.instance)
+        if self.context.get("kind") == STAFF and self.instance is None:
+            missing = {
+                name: ["This field is required."]
+                for name in ("unit_price", "unit_cost")
+                if name not in attrs
+            }
+            if missing:
+                raise serializers.ValidationError(missing)
+        if attrs.get("vendor", "") is None:
+            attrs.pop("vendor")
+        return attrs
+
+
+class ItemUpdateSerializer(ApiModelSerializer):
+    """Fields of an item that may change before it is confirmed (a PATCH)."""
+
+    class Meta:
+        model = BookingItem
+        fields = (
+            "service_type",
+            "description",
+            "start",
+            "end",
+            "quantity",
+            "unit_price",
+            "unit_cost",
+        )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        check_dates(attrs, self.instance)
+        return attrs
+
+
+class BookingInputSerializer(ApiModelSerializer):
+    """A new booking with its items. A broker's key books for its own broker."""
+
+    broker = serializers.PrimaryKeyRelatedField(
+        queryset=Broker.objects.all(), required=False, allow_null=True
+    )
+    items = ItemInputSerializer(many=True, required=False)
+
+    class Meta:
+        model = Booking
+        fields = (
+            "broker",
+            "customer_name",
+            "customer_email",
+            "customer_phone",
+            "currency",
+            "notes",
+            "items",
+        )
+
+
+class BookingUpdateSerializer(ApiModelSerializer):
+    broker = serializers.PrimaryKeyRelatedField(
+        queryset=Broker.objects.all(), required=False, allow_null=True
+    )
+
+    class Meta:
+        model = Booking
+        fields = (
+            "broker",
+            "customer_name",
+            "customer_email",
+            "customer_phone",
+            "currency",
+            "notes",
+        )
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, allow_blank=False, trim_whitespace=True)
+
+
+class AssignVendorSerializer(serializers.Serializer):
+    vendor = serializers.PrimaryKeyRelatedField(queryset=Vendor.objects.all())
+
+
+class ConfirmSerializer(serializers.Serializer):
+    vendor_reference = serializers.CharField(max_length=100, trim_whitespace=True)

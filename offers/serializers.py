@@ -1,0 +1,183 @@
+"""What the API shows of offers and lines, and what it accepts.
+
+Brokers see prices and their commission, never our costs or the vendors we propose.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from bookings.models import ZERO
+from bookings.selectors import commission_for
+from bookings.serializers import (
+    BROKER,
+    STAFF,
+    ApiModelSerializer,
+    BrokerTotalsSerializer,
+    TotalsSerializer,
+    check_dates,
+    totals_dict,
+)
+from offers.models import Offer, OfferLine
+from partners.models import Broker, Vendor
+
+LINE_FIELDS: dict[str, tuple[str, ...]] = {
+    STAFF: (
+        "id",
+        "service_type",
+        "description",
+        "start",
+        "end",
+        "quantity",
+        "unit_price",
+        "unit_cost",
+        "proposed_vendor",
+    ),
+    BROKER: ("id", "service_type", "description", "start", "end", "quantity", "unit_price"),
+}
+OFFER_FIELDS = (
+    "reference",
+    "status",
+    "broker",
+    "customer_name",
+    "customer_email",
+    "customer_phone",
+    "currency",
+    "valid_until",
+    "notes",
+    "booking",
+    "decline_reason",
+    "sent_at",
+    "responded_at",
+    "created_at",
+    "updated_at",
+    "lines",
+    "totals",
+)
+
+
+class LineSerializer(ApiModelSerializer):
+    proposed_vendor = serializers.IntegerField(
+        source="proposed_vendor_id", read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = OfferLine
+        fields = LINE_FIELDS[STAFF]
+        read_only_fields = fields
+
+
+class BrokerLineSerializer(LineSerializer):
+    class Meta(LineSerializer.Meta):
+        fields = LINE_FIELDS[BROKER]
+        read_only_fields = fields
+
+
+def offer_totals(offer: Offer, kind: str) -> dict[str, str]:
+    """Totals of the (prefetched) lines; commission at the broker's current rate."""
+    sell = cost = ZERO
+    for line in offer.lines.all():
+        sell += line.quantity * line.unit_price
+        cost += line.quantity * line.unit_cost
+    rate = offer.broker.commission_rate if offer.broker_id else Decimal(0)
+    return totals_dict(sell, cost, commission_for(sell, rate), kind)
+
+
+class OfferSerializer(ApiModelSerializer):
+    """An offer as staff see it; ``booking`` is the reference of the booking it became."""
+
+    broker = serializers.IntegerField(source="broker_id", read_only=True, allow_null=True)
+    booking = serializers.SlugRelatedField(slug_field="reference", read_only=True)
+    lines = LineSerializer(many=True, read_only=True)
+    totals = serializers.SerializerMethodField()
+    kind = STAFF
+
+    class Meta:
+        model = Offer
+        fields = OFFER_FIELDS
+        read_only_fields = fields
+
+    @extend_schema_field(TotalsSerializer)
+    def get_totals(self, offer: Offer) -> dict[str, str]:
+        return offer_totals(offer, self.kind)
+
+
+class BrokerOfferSerializer(OfferSerializer):
+    lines = BrokerLineSerializer(many=True, read_only=True)
+    kind = BROKER
+
+    @extend_schema_field(BrokerTotalsSerializer)
+    def get_totals(self, offer: Offer) -> dict[str, str]:
+        return offer_totals(offer, self.kind)
+
+
+OFFER_SERIALIZERS: dict[str, type[OfferSerializer]] = {
+    STAFF: OfferSerializer,
+    BROKER: BrokerOfferSerializer,
+}
+
+
+# --- input -------------------------------------------------------------------------
+
+
+class LineInputSerializer(ApiModelSerializer):
+    proposed_vendor = serializers.PrimaryKeyRelatedField(
+        queryset=Vendor.objects.all(), required=False, allow_null=True
+    )
+
+    class Meta:
+        model = OfferLine
+        fields = (
+            "service_type",
+            "description",
+            "start",
+            "end",
+            "quantity",
+            "unit_price",
+            "unit_cost",
+            "proposed_vendor",
+        )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        check_dates(attrs)
+        return attrs
+
+
+class OfferUpdateSerializer(ApiModelSerializer):
+    broker = serializers.PrimaryKeyRelatedField(
+        queryset=Broker.objects.all(), required=False, allow_null=True
+    )
+
+    class Meta:
+        model = Offer
+        fields = (
+            "broker",
+            "customer_name",
+            "customer_email",
+            "customer_phone",
+            "currency",
+            "valid_until",
+            "notes",
+        )
+
+
+class OfferInputSerializer(OfferUpdateSerializer):
+    lines = LineInputSerializer(many=True, required=False)
+
+    class Meta(OfferUpdateSerializer.Meta):
+        fields = (*OfferUpdateSerializer.Meta.fields, "lines")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("broker") is None and not (attrs.get("customer_name") or "").strip():
+            raise serializers.ValidationError(
+                {"customer_name": ["An offer needs a broker or a customer name."]}
+            )
+        return attrs
+
+
+class OptionalReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True)
