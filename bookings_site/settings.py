@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_q",
     # Our apps. Imports flow offers -> bookings -> partners; all may call notifications.
     "notifications",
@@ -283,15 +284,49 @@ NOTIFICATION_RETENTION_DAYS = env.int("NOTIFICATION_RETENTION_DAYS", default=90)
 # --- REST API -----------------------------------------------------------------------
 
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    # bookings_site/api/viewsets.py sets the same on the base viewset; these defaults
+    # cover any other API view.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "bookings_site.api.authentication.ApiKeyAuthentication",
+        "bookings_site.api.authentication.CsrfSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["bookings_site.api.permissions.IsApiCaller"],
+    "DEFAULT_RENDERER_CLASSES": ["bookings_site.api.renderers.OrjsonRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["bookings_site.api.throttling.ApiRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "bookings_site.api.pagination.ApiPagination",
     "PAGE_SIZE": 20,
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "bookings_site.api.schema.ApiAutoSchema",
+    "EXCEPTION_HANDLER": "bookings_site.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DATETIME_FORMAT": "iso-8601",
+    "COERCE_DECIMAL_TO_STRING": True,
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# Requests per key (or per signed-in user) and period: "1200/min"; empty turns it off.
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="1200/min")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Bookings API",
-    "DESCRIPTION": "Offers, bookings, booking items, partners and notifications.",
+    "DESCRIPTION": (
+        "Offers, bookings, booking items, partners and notifications.\n\n"
+        "Authenticate with `Authorization: Api-Key <key>` (`manage.py create_api_key`). "
+        "POST and PATCH accept an `Idempotency-Key` header: the same key with the same "
+        "credentials within 24 hours replays the first response."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    # Swagger UI and Redoc from drf-spectacular-sidecar: served by us, no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {},
 }
 
 # --- Security -----------------------------------------------------------------------

@@ -59,6 +59,7 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("portal/", include("bookings_site.portal_urls")),
+    path("api/v1/", include("bookings_site.api.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("webhooks/whatsapp/", include("notifications.urls")),

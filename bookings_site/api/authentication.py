@@ -1,0 +1,140 @@
+"""``Authorization: Api-Key <key>`` authentication.
+
+Raw keys look like ``bk_<prefix>_<secret>`` (``partners.services.api_key_create``).
+The prefix finds the row through a unique index; the SHA-256 of the whole key,
+compared in constant time, proves it. Keys are long and random, so a fast hash is as
+safe as a slow one and costs microseconds instead of the ~100 ms of a password hash.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+from rest_framework.request import Request
+
+from partners.models import ApiKey
+from partners.services import hash_token
+
+KEYWORD = "Api-Key"
+# last_used_at is written at most this often per key: a busy integrator would
+# otherwise turn every read into a write.
+LAST_USED_RESOLUTION = timedelta(seconds=60)
+
+_INVALID = "Invalid API key."
+
+
+class ApiKeyPrincipal:
+    """``request.user`` for a vendor's or broker's key: authenticated, but no Django user.
+
+    It has no permissions of its own; what the partner may see and do is decided by
+    the selectors and services through ``api_actor`` (``Actor(vendor=...)`` etc.).
+    """
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+    is_staff = False
+    is_superuser = False
+    pk = None
+    id = None
+
+    def __init__(self, key: ApiKey) -> None:
+        self.key = key
+
+    def __str__(self) -> str:
+        return f"{self.key.owner} (API key {self.key.prefix})"
+
+    def get_username(self) -> str:
+        return str(self)
+
+    def has_perm(self, perm: str, obj: Any = None) -> bool:
+        return False
+
+    def has_perms(self, perms: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_module_perms(self, app_label: str) -> bool:
+        return False
+
+
+def parse_key(header_value: str) -> str | None:
+    """The raw key from an ``Authorization`` value, or None if it is not ``Api-Key ...``."""
+    parts = header_value.split()
+    if not parts or parts[0].lower() != KEYWORD.lower():
+        return None
+    if len(parts) != 2:
+        raise exceptions.AuthenticationFailed("Give the key as: Authorization: Api-Key <key>.")
+    return parts[1]
+
+
+def _prefix_of(raw: str) -> str | None:
+    parts = raw.split("_")
+    if len(parts) < 3 or not parts[1] or len(parts[1]) > 16:
+        return None
+    return parts[1]
+
+
+def _owner_active(key: ApiKey) -> bool:
+    if key.user_id is not None:
+        return bool(key.user.is_active)
+    partner = key.vendor if key.vendor_id is not None else key.broker
+    return partner is not None and partner.is_active
+
+
+def key_lookup(raw: str) -> ApiKey | None:
+    """The live key for ``raw`` with its owner loaded (one query), or None."""
+    prefix = _prefix_of(raw)
+    if prefix is None or len(raw) > 200:
+        return None
+    key = ApiKey.objects.select_related("user", "vendor", "broker").filter(prefix=prefix).first()
+    if key is None:
+        return None
+    if not hmac.compare_digest(key.key_hash, hash_token(raw)):
+        return None
+    if key.revoked_at is not None or not _owner_active(key):
+        return None
+    return key
+
+
+def touch_last_used(key: ApiKey) -> None:
+    """Record use, at most once per ``LAST_USED_RESOLUTION`` (a conditional UPDATE)."""
+    now = timezone.now()
+    if key.last_used_at is not None and now - key.last_used_at < LAST_USED_RESOLUTION:
+        return
+    ApiKey.objects.filter(pk=key.pk).filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
+    ).update(last_used_at=now)
+    key.last_used_at = now
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    """A staff key authenticates as its user; a vendor's or broker's key as an
+    ``ApiKeyPrincipal``. ``request.auth`` is the ``ApiKey`` either way."""
+
+    def authenticate(self, request: Request) -> tuple[Any, ApiKey] | None:
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if not header:
+            return None
+        raw = parse_key(header)
+        if raw is None:
+            return None
+        key = key_lookup(raw)
+        if key is None:
+            raise exceptions.AuthenticationFailed(_INVALID)
+        if getattr(settings, "API_KEY_TRACK_LAST_USED", True):
+            touch_last_used(key)
+        user = key.user if key.user_id is not None else ApiKeyPrincipal(key)
+        return user, key
+
+    def authenticate_header(self, request: Request) -> str:
+        return f'{KEYWORD} realm="api"'
+
+
+class CsrfSessionAuthentication(authentication.SessionAuthentication):
+    """Portal users' session, with CSRF enforced (DRF's SessionAuthentication does)."""

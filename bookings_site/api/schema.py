@@ -1,0 +1,102 @@
+"""OpenAPI: the Api-Key scheme, the error responses and the Idempotency-Key header."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
+from rest_framework import serializers
+
+from bookings_site.api.idempotency import HEADER as IDEMPOTENCY_HEADER
+from bookings_site.api.idempotency import METHODS as IDEMPOTENT_METHODS
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "bookings_site.api.authentication.ApiKeyAuthentication"
+    name = "ApiKeyAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Api-Key <key>`; make a key with `manage.py create_api_key`.",
+        }
+
+
+class SessionScheme(OpenApiAuthenticationExtension):
+    target_class = "bookings_site.api.authentication.CsrfSessionAuthentication"
+    name = "cookieAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": "sessionid",
+            "description": "Portal session; unsafe methods need the X-CSRFToken header.",
+        }
+
+
+ErrorDetail = inline_serializer(
+    name="ErrorDetail",
+    fields={"detail": serializers.CharField(), "code": serializers.CharField()},
+)
+ValidationErrors = inline_serializer(
+    name="ValidationErrors",
+    fields={
+        "non_field_errors": serializers.ListField(child=serializers.CharField(), required=False)
+    },
+)
+
+
+def _error(description: str, serializer: Any = ErrorDetail) -> OpenApiResponse:
+    return OpenApiResponse(response=serializer, description=description)
+
+
+class ApiAutoSchema(AutoSchema):
+    """Adds the errors every operation may answer and, on POST and PATCH, the
+    Idempotency-Key header with its 409 / 422."""
+
+    def get_override_parameters(self) -> list[Any]:
+        params = list(super().get_override_parameters())
+        if self.method in IDEMPOTENT_METHODS:
+            params.append(
+                OpenApiParameter(
+                    IDEMPOTENCY_HEADER,
+                    type=str,
+                    location=OpenApiParameter.HEADER,
+                    required=False,
+                    description=(
+                        "Any unique string (e.g. a UUID), up to 255 characters. Sent again "
+                        "with the same credentials within 24 hours, the first response "
+                        "is replayed (header `Idempotent-Replayed: true`) instead of "
+                        "acting again."
+                    ),
+                )
+            )
+        return params
+
+    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+        responses = super()._get_response_bodies(direction)
+        extra: dict[str, OpenApiResponse] = {
+            "401": _error("No valid credentials (header `WWW-Authenticate`)."),
+            "403": _error("The caller may not do this."),
+            "429": _error("Rate limit reached; retry after `Retry-After` seconds."),
+        }
+        if self.method in ("POST", "PUT", "PATCH"):
+            extra["400"] = _error("Invalid input: messages per field.", ValidationErrors)
+        if self._is_list_view() is False or self.method != "GET":
+            extra["404"] = _error("Not found, or not the caller's.")
+        if self.method in IDEMPOTENT_METHODS:
+            extra["409"] = _error(
+                "Illegal transition (`code` says which rule), or a request with the same "
+                "Idempotency-Key still running."
+            )
+            extra["422"] = _error("The Idempotency-Key was used for a different request.")
+        for code, response in extra.items():
+            if code in responses:
+                continue
+            responses[code] = self._get_response_for_code(response, code, direction=direction)
+        return responses
