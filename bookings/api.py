@@ -286,8 +286,7 @@ class BookingItemViewSet(CallerMixin, ApiViewSet):
         page = self.paginate_queryset(queryset.values(*ITEM_COLUMNS, "booking__reference"))
         page = page or []  # the pagination class always pages; this only satisfies typing
         results = [
-            render_item(row, booking_reference=row["booking__reference"], kind=kind)
-            for row in page
+            render_item(row, booking_reference=row["booking__reference"], kind=kind) for row in page
         ]
         return self.get_paginated_response(results)
 

@@ -70,9 +70,7 @@ class BookingFilter(StaffOnlyFiltersMixin, django_filters.FilterSet):
 
 
 class BookingItemFilter(StaffOnlyFiltersMixin, django_filters.FilterSet):
-    vendor_status = django_filters.MultipleChoiceFilter(
-        choices=BookingItem.VendorStatus.choices
-    )
+    vendor_status = django_filters.MultipleChoiceFilter(choices=BookingItem.VendorStatus.choices)
     service_type = django_filters.MultipleChoiceFilter(choices=ServiceType.choices)
     booking = django_filters.CharFilter(field_name="booking__reference")
     booking_status = django_filters.MultipleChoiceFilter(
@@ -85,8 +83,9 @@ class BookingItemFilter(StaffOnlyFiltersMixin, django_filters.FilterSet):
     end_after = django_filters.IsoDateTimeFilter(field_name="end", lookup_expr="gte")
     end_before = django_filters.IsoDateTimeFilter(field_name="end", lookup_expr="lt")
     updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
-    cancelled = django_filters.BooleanFilter(field_name="cancelled_at", lookup_expr="isnull",
-                                             exclude=True)
+    cancelled = django_filters.BooleanFilter(
+        field_name="cancelled_at", lookup_expr="isnull", exclude=True
+    )
 
     staff_only = ("vendor", "broker")
 

@@ -68,9 +68,7 @@ class OfferViewSet(CallerMixin, ApiViewSet):
         return (
             selectors.offers_visible(actor=self.actor)
             .select_related("broker", "booking")
-            .prefetch_related(
-                Prefetch("lines", queryset=OfferLine.objects.order_by("start", "id"))
-            )
+            .prefetch_related(Prefetch("lines", queryset=OfferLine.objects.order_by("start", "id")))
         )
 
     def get_serializer_class(self) -> type[drf.BaseSerializer]:
@@ -102,9 +100,9 @@ class OfferViewSet(CallerMixin, ApiViewSet):
         offer = services.offer_create(actor=self.actor, **data)
         # Staff made it, so staff may read it; a partner never gets this far.
         return Response(
-            OFFER_SERIALIZERS[STAFF](selectors.offer_get_visible(
-                actor=self.actor, reference=offer.reference
-            )).data,
+            OFFER_SERIALIZERS[STAFF](
+                selectors.offer_get_visible(actor=self.actor, reference=offer.reference)
+            ).data,
             status=status.HTTP_201_CREATED,
         )
 
