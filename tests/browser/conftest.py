@@ -54,9 +54,15 @@ class Phone:
         return path
 
     def assert_fits_the_screen(self) -> None:
-        """No sideways scrolling at phone width: the page is no wider than the screen."""
+        """No sideways scrolling at phone width: the page is no wider than the screen,
+        and every section tab is in sight (not tucked away in a scrolling strip)."""
         width = self.page.evaluate("document.scrollingElement.scrollWidth")
         assert width <= PHONE["width"], f"{self.page.url} is {width}px wide at {PHONE['width']}px"
+        for tab in self.page.locator("nav.tabs a").all():
+            box = tab.bounding_box()
+            assert (
+                box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+            ), f"tab {tab.inner_text()!r} is off screen on {self.page.url}: {box}"
 
     def flash(self) -> str:
         """The text of the messages shown after an action."""
