@@ -222,7 +222,9 @@ INVITATION_VALID_DAYS = env.int("INVITATION_VALID_DAYS", default=7)
 Q_TIMEOUT = env.int("Q_TIMEOUT", default=30)
 Q_WORKERS = env.int("Q_WORKERS", default=2)
 Q_CLUSTER = {
-    "name": "bookings",
+    # The queue's name (and the salt of its signed task packages): clusters sharing
+    # one broker and one database use the same name.
+    "name": env.str("Q_NAME", default="bookings"),
     "workers": Q_WORKERS,
     # A worker process is replaced after this many tasks, or once it has grown past
     # max_rss KiB: whatever a task left behind is given back to the system.
@@ -309,6 +311,15 @@ REST_FRAMEWORK = {
 }
 # Requests per key (or per signed-in user) and period: "1200/min"; empty turns it off.
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="1200/min")
+# The rate-limit counters live in this cache. With Redis they are shared by every
+# worker; without it they are per process (the limit then applies per worker), since
+# the database cache would add four queries, two of them writes, to every request.
+CACHES["api_throttle"] = (
+    CACHES["default"]
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "api-throttle"}
+)
+API_THROTTLE_CACHE = "api_throttle"
 SPECTACULAR_SETTINGS = {
     "TITLE": "Bookings API",
     "DESCRIPTION": (

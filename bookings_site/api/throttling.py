@@ -3,7 +3,8 @@
 DRF's ``SimpleRateThrottle`` keeps a list of every request's timestamp and rewrites
 it on each request (1,200 floats at the default rate); a counter costs one ``add`` and
 one ``incr``. The window may admit up to twice the rate across its boundary, which is
-fine for protecting the service.
+fine for protecting the service. The counters live in ``API_THROTTLE_CACHE`` (see
+settings: Redis when there is one, else per process, never the database cache).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import BaseCache, caches
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
@@ -29,6 +30,12 @@ def parse_rate(rate: str) -> tuple[int, int]:
         return int(count), PERIODS[period.strip().lower()]
     except (ValueError, KeyError) as exc:
         raise ImproperlyConfigured(f"API_RATE_LIMIT {rate!r} is not like '1200/min'.") from exc
+
+
+def counter_cache() -> BaseCache:
+    """``API_THROTTLE_CACHE`` if configured (tests replace CACHES), else the default."""
+    alias = getattr(settings, "API_THROTTLE_CACHE", "default")
+    return caches[alias if alias in settings.CACHES else "default"]
 
 
 class ApiRateThrottle(BaseThrottle):
@@ -48,6 +55,7 @@ class ApiRateThrottle(BaseThrottle):
         now = time.time()
         window = int(now // period)
         key = f"throttle:{self.scope}:{self.get_ident_key(request)}:{period}:{window}"
+        cache = counter_cache()
         cache.add(key, 0, timeout=period + 1)
         try:
             count = cache.incr(key)

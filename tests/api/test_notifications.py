@@ -1,0 +1,106 @@
+"""``/api/v1/notifications/``: read only, staff only, filterable."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from itertools import count
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from notifications.models import Notification
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/notifications/"
+_seq = count()
+
+
+def _row(**fields: Any) -> Notification:
+    n = next(_seq)
+    defaults = {
+        "kind": "booking_approved",
+        "channel": Notification.Channel.EMAIL,
+        "recipient": f"r{n}@example.com",
+        "subject": "Hello",
+        "dedupe_key": f"test:{n}",
+        "status": Notification.Status.SENT,
+    }
+    return Notification.objects.create(**{**defaults, **fields})
+
+
+@pytest.fixture
+def viewer(staff_client: Any) -> Any:
+    return staff_client(["notifications.view_notification"])
+
+
+def test_list_newest_first(viewer: Any) -> None:
+    old = _row(created_at=timezone.now() - timedelta(days=1))
+    new = _row()
+    data = viewer.get(URL).json()
+    assert data["count"] == 2
+    assert [n["id"] for n in data["results"]] == [new.pk, old.pk]
+    assert data["results"][0]["recipient"] == new.recipient
+    assert "context" not in data["results"][0]
+
+
+def test_filters_by_status_channel_kind(viewer: Any) -> None:
+    sent = _row()
+    failed = _row(status=Notification.Status.FAILED)
+    whatsapp = _row(channel=Notification.Channel.WHATSAPP, kind="item_assigned")
+
+    def ids(query: str) -> set[int]:
+        response = viewer.get(f"{URL}?{query}")
+        assert response.status_code == 200
+        return {n["id"] for n in response.json()["results"]}
+
+    assert ids("status=failed") == {failed.pk}
+    assert ids("status=failed&status=sent") == {failed.pk, sent.pk, whatsapp.pk}
+    assert ids("channel=whatsapp") == {whatsapp.pk}
+    assert ids("kind=item_assigned") == {whatsapp.pk}
+    assert ids("kind=booking_approved&channel=email&status=sent") == {sent.pk}
+
+
+@pytest.mark.parametrize("query", ["status=lost", "channel=fax", "updated_since=soon"])
+def test_bad_filter_is_400(viewer: Any, query: str) -> None:
+    assert viewer.get(f"{URL}?{query}").status_code == 400
+
+
+def test_retrieve(viewer: Any) -> None:
+    row = _row()
+    response = viewer.get(f"{URL}{row.pk}/")
+    assert response.status_code == 200
+    assert response.json()["id"] == row.pk
+    assert viewer.get(f"{URL}999999/").status_code == 404
+
+
+def test_read_only(viewer: Any, superuser_client: Any) -> None:
+    row = _row()
+    for client in (viewer, superuser_client):
+        assert client.post(URL, {"kind": "x"}, format="json").status_code == 405
+        assert (
+            client.patch(f"{URL}{row.pk}/", {"status": "failed"}, format="json").status_code == 405
+        )
+        assert client.delete(f"{URL}{row.pk}/").status_code == 405
+    row.refresh_from_db()
+    assert row.status == Notification.Status.SENT
+
+
+def test_staff_needs_view_permission(staff_client: Any) -> None:
+    row = _row()
+    client = staff_client(["partners.view_vendor"])
+    assert client.get(URL).status_code == 403
+    assert client.get(f"{URL}{row.pk}/").status_code == 403
+
+
+@pytest.mark.parametrize("who", ["vendor_client", "broker_client"])
+def test_partners_get_403_on_list_and_404_on_rows(request: Any, who: str) -> None:
+    client = request.getfixturevalue(who)
+    row = _row()
+    assert client.get(URL).status_code == 403
+    assert client.get(f"{URL}{row.pk}/").status_code == 404
+
+
+def test_no_credentials_is_401(anon_client: Any) -> None:
+    assert anon_client.get(URL).status_code == 401
