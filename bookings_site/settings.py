@@ -337,7 +337,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    # One name per choice set shared by several fields.
+    "ENUM_NAME_OVERRIDES": {
+        "ServiceTypeEnum": "partners.models.ServiceType",
+        "ChannelEnum": "partners.models.Channel",
+    },
 }
 
 # --- Security -----------------------------------------------------------------------

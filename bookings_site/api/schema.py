@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from bookings_site.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from bookings_site.api.idempotency import METHODS as IDEMPOTENT_METHODS
+from bookings_site.api.idempotency import REPLAY_HEADER
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
@@ -61,6 +62,22 @@ class ApiAutoSchema(AutoSchema):
 
     def get_override_parameters(self) -> list[Any]:
         params = list(super().get_override_parameters())
+        params += [
+            OpenApiParameter(
+                "Retry-After",
+                type=int,
+                location=OpenApiParameter.HEADER,
+                response=[429],
+                description="Seconds until the rate limit lets this key in again.",
+            ),
+            OpenApiParameter(
+                "WWW-Authenticate",
+                type=str,
+                location=OpenApiParameter.HEADER,
+                response=[401],
+                description='`Api-Key realm="api"`',
+            ),
+        ]
         if self.method in IDEMPOTENT_METHODS:
             params.append(
                 OpenApiParameter(
@@ -76,23 +93,36 @@ class ApiAutoSchema(AutoSchema):
                     ),
                 )
             )
+            params.append(
+                OpenApiParameter(
+                    REPLAY_HEADER,
+                    type=str,
+                    enum=["true"],
+                    location=OpenApiParameter.HEADER,
+                    response=[200, 201],
+                    description="Present when this is the replay of an earlier response.",
+                )
+            )
         return params
 
     def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
         extra: dict[str, OpenApiResponse] = {
-            "401": _error("No valid credentials (header `WWW-Authenticate`)."),
-            "403": _error("The caller may not do this."),
+            # Query parameters (filters, ordering, page) are validated on every operation.
+            "400": _error(
+                "Invalid input: messages per field (`non_field_errors` for the whole), or "
+                "`detail` and `code`.",
+                ValidationErrors,
+            ),
+            "401": _error("No valid credentials (see the `WWW-Authenticate` header)."),
+            "403": _error("The caller may not do this (a staff key lacking the permission)."),
+            "404": _error("Not found, not the caller's, or no such page."),
             "429": _error("Rate limit reached; retry after `Retry-After` seconds."),
         }
-        if self.method in ("POST", "PUT", "PATCH"):
-            extra["400"] = _error("Invalid input: messages per field.", ValidationErrors)
-        if self._is_list_view() is False or self.method != "GET":
-            extra["404"] = _error("Not found, or not the caller's.")
         if self.method in IDEMPOTENT_METHODS:
             extra["409"] = _error(
                 "Illegal transition (`code` says which rule), or a request with the same "
-                "Idempotency-Key still running."
+                "Idempotency-Key is still running."
             )
             extra["422"] = _error("The Idempotency-Key was used for a different request.")
         for code, response in extra.items():
