@@ -16,7 +16,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from django.db import models
+from django.db.models.expressions import RawSQL
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -107,10 +109,12 @@ TOTAL_FIELDS: dict[str, tuple[str, ...]] = {
 
 
 def iso(value: datetime | None) -> str | None:
-    """ISO 8601 with an explicit offset, always in UTC (``+00:00``)."""
+    """ISO 8601 with an explicit offset, in UTC: ``2026-05-01T09:30:00.000000+00:00``."""
     if value is None:
         return None
-    return value.astimezone(UTC).isoformat()
+    # Always six fractional digits, so PostgreSQL's to_char (the list's JSON path)
+    # prints the very same string.
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def money(value: Decimal) -> str:
@@ -314,6 +318,65 @@ def render_booking(
             sell += item["quantity"] * item["unit_price"]
             cost += item["quantity"] * item["unit_cost"]
     out["items"] = [render_item(i, booking_reference=reference, kind=kind) for i in items]
+    out["totals"] = totals_dict(sell, cost, commission_for(sell, row["commission_rate"]), kind)
+    return out
+
+
+# --- the list path on PostgreSQL: the items as JSON text built by the database --------
+#
+# PostgreSQL renders each booking's items (json_agg of json_build_object, in the
+# serializer's key order, money as numeric text, datetimes through to_char in ``iso``'s
+# format) and the totals' sums, in the page's own query; Python passes the text
+# through (orjson.Fragment) instead of parsing and re-encoding ~150 rows per page.
+
+_PG_ISO = '\'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"\''
+
+
+def _pg_item_expr(name: str, outer: str) -> str:
+    column = {"vendor": "vendor_id"}.get(name, name)
+    if name == "booking":
+        return f'{outer}."reference"'
+    if name in ("start", "end", "cancelled_at", "updated_at"):
+        return f"to_char(i.\"{column}\" AT TIME ZONE 'UTC', {_PG_ISO})"
+    if name in ("unit_price", "unit_cost"):
+        return f'i."{column}"::text'
+    return f'i."{column}"'
+
+
+def pg_items_json_sql(kind: str, outer: str = '"bookings_booking"') -> str:
+    """A correlated subquery: the JSON array (as text) of the booking's items for ``kind``."""
+    # Built from this module's constant field names only: no input reaches the SQL.
+    pairs = ", ".join(f"'{name}', {_pg_item_expr(name, outer)}" for name in ITEM_FIELDS[kind])
+    items = f'json_agg(json_build_object({pairs}) ORDER BY i."start", i."id")'
+    return (
+        f"(SELECT coalesce({items}, '[]'::json)::text"  # noqa: S608
+        f' FROM "bookings_bookingitem" i WHERE i."booking_id" = {outer}."id")'
+    )
+
+
+def pg_live_sum_sql(column: str, outer: str = '"bookings_booking"') -> str:
+    total = f'coalesce(sum(i."quantity" * i."{column}"), 0)'
+    return (
+        f'(SELECT {total} FROM "bookings_bookingitem" i'  # noqa: S608
+        f' WHERE i."booking_id" = {outer}."id" AND i."cancelled_at" IS NULL)'
+    )
+
+
+def pg_list_annotations(kind: str) -> dict[str, RawSQL]:
+    """``items_json``, ``live_sell`` and ``live_cost`` for a page of bookings."""
+    # The SQL is made of this module's constants only (see pg_items_json_sql).
+    return {
+        "items_json": RawSQL(pg_items_json_sql(kind), ()),  # noqa: S611
+        "live_sell": RawSQL(pg_live_sum_sql("unit_price"), ()),  # noqa: S611
+        "live_cost": RawSQL(pg_live_sum_sql("unit_cost"), ()),  # noqa: S611
+    }
+
+
+def render_booking_pg(row: Mapping[str, Any], *, kind: str) -> dict[str, Any]:
+    """``row`` has ``BOOKING_COLUMNS`` plus ``items_json``, ``live_sell``, ``live_cost``."""
+    out = _render(row, _BOOKING_PLANS[kind], {})
+    out["items"] = orjson.Fragment(row["items_json"])
+    sell, cost = row["live_sell"], row["live_cost"]
     out["totals"] = totals_dict(sell, cost, commission_for(sell, row["commission_rate"]), kind)
     return out
 
