@@ -10,6 +10,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.cache import cache
@@ -69,8 +70,11 @@ def client_address(request: HttpRequest | None) -> str:
     return (request.META.get("REMOTE_ADDR") if request else "") or "unknown"
 
 
-class ThrottledAuthenticationForm(AuthenticationForm):
-    """Django's login form, refusing for a while after repeated failures."""
+class ThrottledLoginMixin:
+    """Refuses a login form for a while after repeated failures (see ``LoginThrottle``).
+
+    Mixed into Django's own login forms, before them: the portal's and the admin's.
+    """
 
     error_messages = {
         **AuthenticationForm.error_messages,
@@ -79,6 +83,32 @@ class ThrottledAuthenticationForm(AuthenticationForm):
     }
 
     throttled = False
+    cleaned_data: dict[str, Any]
+    request: HttpRequest | None
+
+    def clean(self) -> dict[str, Any]:
+        username = self.cleaned_data.get("username") or ""
+        throttle = LoginThrottle(username=username, address=client_address(self.request))
+        wait = throttle.blocked_for()
+        if wait:
+            self.throttled = True
+            raise ValidationError(
+                self.error_messages["throttled"],
+                code="throttled",
+                params={"minutes": max(1, math.ceil(wait / 60))},
+            )
+        try:
+            cleaned: dict[str, Any] = super().clean()  # type: ignore[misc]
+        except ValidationError:
+            if username:
+                throttle.failed()
+            raise
+        throttle.succeeded()
+        return cleaned
+
+
+class ThrottledAuthenticationForm(ThrottledLoginMixin, AuthenticationForm):
+    """The portal's login: Django's form, by email or username, slowed after failures."""
 
     def __init__(self, request: HttpRequest | None = None, *args: Any, **kwargs: Any) -> None:
         super().__init__(request, *args, **kwargs)
@@ -98,25 +128,15 @@ class ThrottledAuthenticationForm(AuthenticationForm):
                 return matches[0]
         return value
 
-    def clean(self) -> dict[str, Any]:
-        username = self.cleaned_data.get("username") or ""
-        throttle = LoginThrottle(username=username, address=client_address(self.request))
-        wait = throttle.blocked_for()
-        if wait:
-            self.throttled = True
-            raise ValidationError(
-                self.error_messages["throttled"],
-                code="throttled",
-                params={"minutes": max(1, math.ceil(wait / 60))},
-            )
-        try:
-            cleaned = super().clean()
-        except ValidationError:
-            if username:
-                throttle.failed()
-            raise
-        throttle.succeeded()
-        return cleaned
+
+class ThrottledAdminAuthenticationForm(ThrottledLoginMixin, AdminAuthenticationForm):
+    """The admin's login, slowed after failures like the portal's: staff accounts are
+    the ones most worth guessing."""
+
+    error_messages = {
+        **AdminAuthenticationForm.error_messages,
+        "throttled": ThrottledLoginMixin.error_messages["throttled"],
+    }
 
 
 class InvitationAcceptForm(forms.Form):

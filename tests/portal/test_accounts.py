@@ -107,6 +107,35 @@ def test_the_lock_expires(client: Client, vendor_user: Any, settings: Any) -> No
     assert login(client, vendor_user.username).status_code == 302
 
 
+def admin_login(client: Client, username: str, password: str = PASSWORD) -> Any:
+    return client.post(
+        reverse("admin:login"),
+        {"username": username, "password": password, "next": reverse("admin:index")},
+    )
+
+
+def test_repeated_failures_lock_the_admin_login_too(client: Client, agent: Any) -> None:
+    for _ in range(5):
+        refused = admin_login(client, "agent", "wrong")
+        assert refused.status_code == 200
+        assert "Please enter the correct username and password for a staff" in (
+            refused.content.decode()
+        )
+    locked = admin_login(client, "agent").content.decode()
+    assert "Too many failed attempts. Try again in 15 minute(s)" in locked
+    assert "_auth_user_id" not in client.session
+    # The lock is shared with the portal's login: guessing there or here counts alike.
+    assert login(client, "agent").status_code == 429
+    cache.clear()
+    assert admin_login(client, "agent")["Location"] == reverse("admin:index")
+
+
+def test_admin_login_still_refuses_partners(client: Client, vendor_user: Any) -> None:
+    page = admin_login(client, vendor_user.username).content.decode()
+    assert "Please enter the correct username and password for a staff" in page
+    assert "_auth_user_id" not in client.session
+
+
 def test_logout_is_a_post_and_ends_the_session(client: Client, vendor_user: Any) -> None:
     client.force_login(vendor_user)
     page = client.get(reverse("portal:dashboard")).content.decode()
