@@ -4,11 +4,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from bookings_site import health, views
+from partners.forms import ThrottledAdminAuthenticationForm
 from partners.views import LoginView
 
 admin.site.site_header = "Booking office"
 admin.site.site_title = "Booking office"
 admin.site.index_title = "Back office"
+# Failed staff logins are slowed down like the portal's.
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 urlpatterns = [
     path("", views.home, name="home"),
