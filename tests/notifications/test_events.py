@@ -533,7 +533,10 @@ def test_the_same_cause_recorded_twice_collapses_into_one_row(
             cause=entry,
         )
         second = outbox.notify(
-            kind="partner_invited", recipients=[recipient], context=context, target=vendor,
+            kind="partner_invited",
+            recipients=[recipient],
+            context=context,
+            target=vendor,
             cause=entry,
         )
     assert len(first) == 1 and second == []
