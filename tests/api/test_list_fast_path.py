@@ -1,0 +1,125 @@
+"""The lists render rows without DRF's field machinery (and, on PostgreSQL, with the
+items' JSON built by the database). The detail serializers define the shape: for each
+object and each kind of caller, the list must render exactly what the detail renders."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from bookings.models import Booking
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def bookings(broker: Any, other_broker: Any, vendor: Any) -> list[Booking]:
+    """A varied set: with and without broker, cancelled items, odd amounts, no items,
+    microsecond and whole-second datetimes, text that needs escaping in JSON."""
+    made = []
+    start = timezone.now().replace(microsecond=0) + timedelta(days=10)
+    for n, owner in enumerate([broker, broker, other_broker, None, broker]):
+        booking = factories.BookingFactory(
+            broker=owner,
+            commission_rate=owner.commission_rate if owner else Decimal("0.00"),
+            notes='Line one\nLine "two" \\ ünïcødé' if n == 1 else "",
+            customer_phone="+351912345678" if n % 2 else "",
+        )
+        if n == 3:
+            made.append(booking)
+            continue
+        factories.BookingItemFactory(
+            booking=booking,
+            vendor=vendor,
+            vendor_status="pending",
+            start=start + timedelta(days=n),
+            unit_price=Decimal("0.05"),
+            unit_cost=Decimal("1234567.89"),
+            quantity=3,
+        )
+        factories.BookingItemFactory(booking=booking, start=start)  # whole seconds
+        factories.BookingItemFactory(
+            booking=booking, cancelled_at=timezone.now(), description="Cancelled <b>&</b>"
+        )
+        made.append(booking)
+    return made
+
+
+def _pages(client: Any, url: str) -> list[dict[str, Any]]:
+    response = client.get(url, {"page_size": 100})
+    assert response.status_code == 200, response.content
+    return response.json()["results"]
+
+
+@pytest.mark.parametrize("who", ["staff", "broker"])
+def test_bookings_list_renders_what_the_detail_renders(
+    who: str, bookings: list[Booking], superuser_client: Any, broker_client: Any
+) -> None:
+    client = superuser_client if who == "staff" else broker_client
+    listed = _pages(client, "/api/v1/bookings/")
+    assert len(listed) == (5 if who == "staff" else 3)
+    for row in listed:
+        detail = client.get(f"/api/v1/bookings/{row['reference']}/")
+        assert detail.status_code == 200
+        assert row == detail.json()
+    # The set really exercises what it claims to.
+    assert any(i["cancelled_at"] for row in listed for i in row["items"])
+    assert any(not row["items"] for row in listed) == (who == "staff")
+
+
+@pytest.mark.parametrize("who", ["staff", "broker", "vendor"])
+def test_items_list_renders_what_the_detail_renders(
+    who: str,
+    bookings: list[Booking],
+    superuser_client: Any,
+    broker_client: Any,
+    vendor_client: Any,
+) -> None:
+    client = {"staff": superuser_client, "broker": broker_client, "vendor": vendor_client}[who]
+    listed = _pages(client, "/api/v1/booking-items/")
+    assert len(listed) == {"staff": 12, "broker": 9, "vendor": 4}[who]
+    for row in listed:
+        detail = client.get(f"/api/v1/booking-items/{row['id']}/")
+        assert detail.status_code == 200
+        assert row == detail.json()
+
+
+@pytest.mark.parametrize("who", ["staff", "broker"])
+def test_nested_items_render_what_the_item_detail_renders(
+    who: str, bookings: list[Booking], superuser_client: Any, broker_client: Any
+) -> None:
+    client = superuser_client if who == "staff" else broker_client
+    for row in _pages(client, "/api/v1/bookings/"):
+        for item in row["items"]:
+            assert item == client.get(f"/api/v1/booking-items/{item['id']}/").json()
+
+
+def test_field_sets_per_caller(
+    bookings: list[Booking], superuser_client: Any, broker_client: Any, vendor_client: Any
+) -> None:
+    staff = _pages(superuser_client, "/api/v1/bookings/")[0]
+    broker = _pages(broker_client, "/api/v1/bookings/")[0]
+    vendor_item = _pages(vendor_client, "/api/v1/booking-items/")[0]
+    assert set(staff["totals"]) == {"sell", "cost", "margin", "commission"}
+    assert set(broker["totals"]) == {"sell", "commission"}
+    assert {"unit_cost", "vendor", "decline_reason"}.isdisjoint(broker["items"][0])
+    assert "unit_price" in broker["items"][0]
+    assert {"unit_price", "commission", "totals"}.isdisjoint(vendor_item)
+    assert "unit_cost" in vendor_item
+
+
+def test_datetimes_and_money_formats(bookings: list[Booking], superuser_client: Any) -> None:
+    for row in _pages(superuser_client, "/api/v1/bookings/"):
+        assert row["created_at"].endswith("+00:00")
+        for item in row["items"]:
+            assert item["start"].endswith("+00:00")
+            assert len(item["start"]) == len("2026-01-01T00:00:00.000000+00:00")
+            assert Decimal(item["unit_price"]).as_tuple().exponent == -2
+        for value in row["totals"].values():
+            assert isinstance(value, str)
+            assert Decimal(value).as_tuple().exponent == -2
