@@ -18,6 +18,12 @@ WHATSAPP_SETTINGS = {
 }
 
 
+def pytest_configure(config: Any) -> None:
+    config.addinivalue_line(
+        "markers", "redis: needs Redis (REDIS_TEST_URL); skipped without it, failed in CI"
+    )
+
+
 @pytest.fixture(autouse=True)
 def _fresh_backends() -> Iterator[None]:
     """Backends are kept per process; no test sees another's connection or session."""
