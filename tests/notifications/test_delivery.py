@@ -404,3 +404,49 @@ def test_two_workers_racing_for_one_row_send_it_once(whatsapp_settings: CloudApi
     assert sorted(outcomes) == [delivery.SENT] + [delivery.SKIPPED] * 3
     assert whatsapp_settings.state.accepted_ids() == {row.pk: 1}
     assert Notification.objects.get(pk=row.pk).attempts == 1
+
+
+# --- failures inside the task ------------------------------------------------------------
+
+
+class Raising:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+    def send(self, notification: Notification) -> str:
+        raise self.exc
+
+    def close(self) -> None:
+        pass
+
+
+def test_task_timeout_is_recorded_as_a_retry_and_reraised(monkeypatch: Any) -> None:
+    from django_q.exceptions import TimeoutException
+
+    monkeypatch.setattr(delivery, "get_backend", lambda channel: Raising(TimeoutException()))
+    row = record()
+    with pytest.raises(TimeoutException):
+        delivery.deliver(row.pk)
+    row.refresh_from_db()
+    # Retried on schedule, not left 'sending' until the claim goes stale.
+    assert row.status == S.PENDING and row.attempts == 1
+    assert row.last_error == "Timed out (task timeout)."
+    assert attempts(row) == [(1, "retry")]
+
+
+def test_an_unexpected_error_is_logged_and_retried_a_bounded_number_of_times(
+    monkeypatch: Any, settings: Any, caplog: Any
+) -> None:
+    settings.NOTIFICATION_MAX_ATTEMPTS = 2
+    monkeypatch.setattr(delivery, "get_backend", lambda channel: Raising(KeyError("boom")))
+    row = record()
+    assert delivery.deliver(row.pk) == delivery.RETRY
+    assert "unexpected error while sending" in caplog.text
+    make_due(row)
+    assert delivery.deliver(row.pk) == delivery.FAILED
+    row.refresh_from_db()
+    assert row.status == S.FAILED and "KeyError" in row.last_error
+
+
+def test_a_missing_row_is_skipped() -> None:
+    assert delivery.deliver(987654321) == delivery.SKIPPED
