@@ -1,5 +1,6 @@
-"""The portal on a phone, in a real browser: a vendor from invitation to a confirmed item,
-and a broker from an offer to the booking it became.
+"""The portal on a phone, in a real browser: a vendor from the invitation staff send in
+the admin to a confirmed item (the README's walkthrough), and a broker from an offer to
+the booking it became.
 
 Each step is checked on the page (and that the page needs no sideways scrolling at
 375 px), screenshotted under ``test-artifacts/browser/``, and checked in the database:
@@ -24,22 +25,23 @@ from notifications.formatting import format_when
 from notifications.models import AuditEntry, Notification
 from offers import services as offer_services
 from offers.models import Offer
-from partners import services as partner_services
 from partners.domain import Actor
-from partners.models import PortalAccount
+from partners.models import Invitation, PortalAccount
 from tests import factories
 from tests.browser.conftest import Phone
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "river-boat-sunset-2026"
+STAFF_PASSWORD = "correct horse battery staple"
 SELL = Decimal("987.65")  # unit price: never on a vendor's page
 COST = Decimal("123.45")  # unit cost: never on a broker's page
 V = BookingItem.VendorStatus
 
 
 def staff_actor() -> Actor:
-    return Actor(user=factories.SuperuserFactory(username="desk"), via="admin")
+    desk = factories.SuperuserFactory(username="desk", password=STAFF_PASSWORD)
+    return Actor(user=desk, via="admin")
 
 
 def later(days: int, hour: int) -> Any:
@@ -92,12 +94,25 @@ def test_vendor_accepts_invitation_then_accepts_and_confirms_an_item(
     item = booking.items.get()
     assert item.vendor_status == V.PENDING
 
-    # The invitation as staff send it; the vendor opens the link in the email.
-    invitation, token = partner_services.partner_invite(partner=vendor, actor=staff)
+    # Staff invite the vendor from its page in the admin, on a desktop-sized window.
+    desk = phone.page.context.browser.new_page(viewport={"width": 1280, "height": 900})
+    desk.goto(f"{phone.base_url}/admin/login/?next=/admin/partners/vendor/{vendor.pk}/change/")
+    desk.get_by_label("Username").fill("desk")
+    desk.get_by_label("Password").fill(STAFF_PASSWORD)
+    desk.get_by_role("button", name="Log in").click()
+    desk.get_by_role("link", name="Invite / re-invite").click()
+    desk.get_by_role("button", name="Invite / re-invite").click()
+    expect(desk.locator(".messagelist")).to_contain_text("Invitation sent")
+    desk.screenshot(path=phone.folder / "00-admin-invitation-sent.png")
+    desk.close()
+    invitation = Invitation.objects.get(vendor=vendor)
+    assert invitation.created_by == staff.user and invitation.accepted_at is None
+
+    # The vendor opens the link in the email, on a phone.
     (email,) = [m for m in mailoutbox if "invited" in m.subject]
     assert email.to == ["Quinta do Rio Lda <reservas@quinta-rio.example>"]
     link = re.search(r"https?://\S+?(/portal/invite/[^/\s]+/)", email.body)
-    assert link is not None and token in link.group(1)
+    assert link is not None
     page = phone.page
 
     phone.goto(link.group(1))
