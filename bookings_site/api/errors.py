@@ -71,6 +71,8 @@ def _handle(exc: Exception) -> Response | None:
     if isinstance(exc, IntegrityError):
         logger.info("API request conflicted with existing data: %s", exc)
         return _detail("This conflicts with existing data.", "conflict", status.HTTP_409_CONFLICT)
+    if isinstance(exc, OverflowError):  # SQLite's answer to an integer past 64 bits
+        return _detail("A number is out of range.", "invalid", status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, DataError):
         logger.info("API request carried a value the database refused: %s", exc)
         return _detail("A value is out of range or malformed.", "invalid", 400)
