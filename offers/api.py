@@ -93,7 +93,8 @@ class OfferViewSet(CallerMixin, ApiViewSet):
         return self.get_paginated_response(serializer.data)
 
     def retrieve(self, request: Request, reference: str) -> Response:
-        return Response(OFFER_SERIALIZERS[self.kind](self._offer()).data)
+        offer = self._offer()  # first: a vendor gets its 404 here
+        return Response(OFFER_SERIALIZERS[self.kind](offer).data)
 
     def create(self, request: Request) -> Response:
         data = self._valid(OfferInputSerializer, request.data)
