@@ -61,6 +61,9 @@ class SmtpHandler:
         # Addresses refused at RCPT with this reply.
         self.refuse: dict[str, str] = {}
         self.sessions = 0
+        # Every n-th DATA gets a transient "451" (0: never), for soak runs.
+        self.fail_every = 0
+        self.data_commands = 0
         self.lock = threading.Lock()
 
     async def handle_EHLO(
@@ -82,8 +85,11 @@ class SmtpHandler:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.lock:
+            self.data_commands += 1
             if self.data_replies:
                 return self.data_replies.pop(0)
+            if self.fail_every and self.data_commands % self.fail_every == 0:
+                return "451 4.3.0 Stand-in busy, try again later"
             self.messages.append(
                 ReceivedMail(
                     mail_from=envelope.mail_from,
