@@ -387,6 +387,7 @@ class BrokerBooking:
     commission: str
     commission_rate: Decimal
     cancel_reason: str
+    priced: bool
     items: list[BrokerItem]
 
     @classmethod
@@ -406,6 +407,8 @@ class BrokerBooking:
             commission=format_money(totals.commission, booking.currency),
             commission_rate=booking.commission_rate,
             cancel_reason=booking.cancel_reason,
+            # A request nobody has priced yet has no total: "EUR 0.00" would read as free.
+            priced=totals.sell > 0 or booking.status not in (S.DRAFT, S.PENDING_APPROVAL),
             items=[BrokerItem.of(i, booking) for i in items],
         )
 

@@ -312,3 +312,111 @@ def test_broker_accepts_an_offer_and_sees_the_booking_it_became(phone: Phone) ->
     phone.goto("/portal/profile/")
     expect(page.get_by_label("Contact email")).to_have_value(broker.email)
     phone.shot("profile")
+
+
+def test_the_other_portal_pages_fit_a_phone(phone: Phone) -> None:
+    """The pages the two journeys do not pass through need no sideways scrolling either."""
+    from playwright.sync_api import expect
+
+    staff = staff_actor()
+    vendor = factories.VendorFactory(name="Transportes do Norte e Centro de Portugal Lda")
+    broker = factories.BrokerFactory(name="Scandinavian Incentive & Event Travel Group AS")
+    for partner in ({"vendor": vendor}, {"broker": broker}):
+        name = "vendor" if "vendor" in partner else "broker"
+        factories.PortalAccountFactory(
+            user__username=f"{name}@phone.example", user__password=PASSWORD, **partner
+        )
+    start = later(10, 9)
+    draft = booking_services.booking_create(
+        actor=Actor(broker=broker, via="portal"),
+        customer_name="Maximilian Alexander Johansson-Lindqvist",
+        notes="A very long note without spaces: " + "x" * 120,
+        items=[
+            {
+                "service_type": "transfer",
+                "description": "Minibus from Porto airport to the Douro valley quintas",
+                "start": start,
+                "end": start + timedelta(hours=3),
+                "quantity": 14,
+                "vendor": None,
+            }
+        ],
+    )
+    booking = booking_services.booking_create(
+        actor=staff,
+        broker=broker,
+        customer_name="Ana Lead",
+        items=[
+            {
+                "service_type": "transfer",
+                "description": "Airport pickup",
+                "start": start,
+                "end": start + timedelta(hours=1),
+                "quantity": 1,
+                "unit_price": SELL,
+                "unit_cost": COST,
+                "vendor": vendor,
+            }
+        ],
+    )
+    item = booking.items.get()
+    offer = offer_services.offer_create(
+        actor=staff,
+        broker=broker,
+        valid_until=timezone.now() + timedelta(days=7),
+        lines=[
+            {
+                "service_type": "venue",
+                "description": "Gala dinner hall",
+                "start": start,
+                "end": start + timedelta(hours=5),
+                "quantity": 1,
+                "unit_price": SELL,
+                "unit_cost": COST,
+            }
+        ],
+    )
+    offer_services.offer_send(offer=offer, actor=staff)
+    page = phone.page
+
+    for path, heading in (
+        ("/portal/invite/not-a-real-token/", "This invitation link is not valid."),
+        ("/accounts/password/reset/", None),
+        ("/accounts/login/", "Log in"),
+    ):
+        phone.goto(path)
+        if heading:
+            expect(page.locator("h1")).to_contain_text(heading)
+        phone.shot(path.strip("/").replace("/", "-"))
+
+    def log_in(username: str) -> None:
+        phone.goto("/accounts/login/")
+        page.get_by_label("Email or username").fill(username)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        expect(page).to_have_url(phone.base_url + "/portal/")
+
+    log_in("vendor@phone.example")
+    for path in (
+        f"/portal/items/{item.pk}/decline/",
+        "/portal/history/",
+        "/accounts/password/change/",
+    ):
+        phone.goto(path)
+        phone.shot("vendor-" + path.strip("/").replace("/", "-"))
+    page.get_by_role("button", name="Log out").click()
+
+    log_in("broker@phone.example")
+    for path in (
+        f"/portal/bookings/{draft.reference}/",
+        f"/portal/bookings/{draft.reference}/submit/",
+        f"/portal/bookings/{draft.reference}/cancel/",
+        f"/portal/offers/{offer.reference}/decline/",
+    ):
+        phone.goto(path)
+        expect(page.locator("main")).not_to_contain_text("Not Found")
+        phone.shot("broker-" + path.strip("/").replace("/", "-"))
+    phone.goto("/portal/bookings/new/")
+    page.get_by_role("button", name="Save as draft").click()
+    expect(page.locator(".field--invalid").first).to_be_visible()
+    phone.shot("broker-request-errors")

@@ -165,6 +165,19 @@ def test_booking_page_shows_items_with_sell_price_and_commission(
         assert expected in html, expected
 
 
+def test_an_unpriced_request_shows_its_total_to_follow_not_zero(
+    world: World, broker_client: Client
+) -> None:
+    detail = broker_client.get(url("booking-detail", world.draft.reference)).content.decode()
+    assert "Price to follow" in detail and "To follow" in detail
+    assert "0.00" not in detail
+    listing = broker_client.get(url("bookings")).content.decode()
+    draft_card = listing[listing.index(world.draft.reference) :].split("</article>")[0]
+    assert "To follow" in draft_card and "0.00" not in draft_card
+    priced_card = listing[listing.index(world.booking.reference) :].split("</article>")[0]
+    assert f"EUR {2 * (SELL + 40):,.2f}" in priced_card  # two lines, quantity 2 each
+
+
 def request_data(**extra: Any) -> dict[str, Any]:
     start = timezone.now() + timedelta(days=40)
     data = {
