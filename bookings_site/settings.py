@@ -309,6 +309,9 @@ REST_FRAMEWORK = {
     "COERCE_DECIMAL_TO_STRING": True,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# A proven API key is remembered per process for this many seconds, saving a join per
+# request; a revoked key (or a deactivated owner's) may work that long. 0 turns it off.
+API_KEY_CACHE_SECONDS = env.float("API_KEY_CACHE_SECONDS", default=10.0)
 # Requests per key (or per signed-in user) and period: "1200/min"; empty turns it off.
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="1200/min")
 # The rate-limit counters live in this cache. With Redis they are shared by every

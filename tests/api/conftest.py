@@ -7,13 +7,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission
 from rest_framework.test import APIClient
 
+from bookings_site.api.authentication import forget_keys
 from partners.domain import SYSTEM
 from partners.models import ApiKey
 from partners.services import api_key_create
@@ -23,9 +24,14 @@ KeyMaker = Callable[..., tuple[ApiKey, str]]
 
 
 @pytest.fixture(autouse=True)
-def _api_settings(settings: Any) -> None:
-    # The rate limit has its own tests; elsewhere it must not interfere.
+def _api_settings(settings: Any) -> Iterator[None]:
+    # The rate limit and the per-process key memory have their own tests; elsewhere
+    # they must not interfere (a test revoking a key expects the next call to fail).
     settings.API_RATE_LIMIT = ""
+    settings.API_KEY_CACHE_SECONDS = 0
+    forget_keys()
+    yield
+    forget_keys()
 
 
 def key_client(raw: str | None = None) -> APIClient:

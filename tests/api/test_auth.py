@@ -13,7 +13,11 @@ from rest_framework.test import APIClient
 
 from bookings_site.api import authentication
 from bookings_site.api.actors import api_actor, caller_broker, caller_vendor, is_staff_caller
-from bookings_site.api.authentication import ApiKeyAuthentication, CsrfSessionAuthentication
+from bookings_site.api.authentication import (
+    ApiKeyAuthentication,
+    CsrfSessionAuthentication,
+    forget_keys,
+)
 from partners.domain import SYSTEM
 from partners.models import ApiKey
 from partners.services import api_key_revoke, partner_deactivate
@@ -112,6 +116,7 @@ def test_last_used_at_is_written_at_most_once_a_minute(
     key.refresh_from_db()
     assert key.last_used_at == first  # no second write within the minute
     ApiKey.objects.filter(pk=key.pk).update(last_used_at=first - timedelta(minutes=2))
+    forget_keys()  # as if a minute had passed in this process too
     client.get(URL)
     key.refresh_from_db()
     assert key.last_used_at > first - timedelta(minutes=1)
@@ -202,3 +207,68 @@ def test_staff_session_without_csrf_header_is_refused_but_key_is_not(
 def test_key_parser_rejects_other_schemes() -> None:
     assert authentication.parse_key("Bearer abc") is None
     assert authentication.parse_key("Api-Key abc") == "abc"
+
+
+# --- the per-process key memory ---------------------------------------------------------
+
+
+@pytest.fixture
+def remembering(settings: Any) -> None:
+    settings.API_KEY_CACHE_SECONDS = 10
+
+
+def test_remembered_key_authenticates_without_a_query(
+    remembering: None, make_key: Any, agent: Any, django_assert_num_queries: Any
+) -> None:
+    key, raw = make_key(user=agent)
+    ApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
+    with django_assert_num_queries(1):
+        first_user, first_key = ApiKeyAuthentication().authenticate(_request(raw))  # type: ignore[misc]
+    with django_assert_num_queries(0):
+        user, again = ApiKeyAuthentication().authenticate(_request(raw))  # type: ignore[misc]
+    assert user == agent and again.pk == key.pk
+    # fresh instances each time: nothing (a permission cache, say) leaks between requests
+    assert user is not first_user and again is not first_key
+    assert again.user is user and again.prefix == key.prefix
+
+
+def test_remembered_partner_key_rebuilds_its_partner(
+    remembering: None, make_key: Any, vendor: Any, django_assert_num_queries: Any
+) -> None:
+    _, raw = make_key(vendor=vendor)
+    ApiKeyAuthentication().authenticate(_request(raw))
+    with django_assert_num_queries(0):
+        request = _request(raw)
+        actor = api_actor(request)
+    assert actor is not None and actor.vendor == vendor and actor.vendor.name == vendor.name
+
+
+def test_wrong_secret_is_never_served_from_memory(
+    remembering: None, make_key: Any, superuser: Any
+) -> None:
+    _, raw = make_key(user=superuser)
+    assert key_client(raw).get(URL).status_code == 200
+    forged = raw[:-4] + ("AAAA" if not raw.endswith("AAAA") else "BBBB")
+    assert key_client(forged).get(URL).status_code == 401
+
+
+def test_revocation_is_seen_once_the_memory_expires(
+    remembering: None, make_key: Any, superuser: Any, monkeypatch: Any
+) -> None:
+    key, raw = make_key(user=superuser)
+    client = key_client(raw)
+    assert client.get(URL).status_code == 200
+    api_key_revoke(key=key, actor=SYSTEM)
+    assert client.get(URL).status_code == 200  # still remembered: the documented price
+    later = authentication.time.monotonic() + 11
+    monkeypatch.setattr(authentication.time, "monotonic", lambda: later)
+    assert client.get(URL).status_code == 401
+
+
+def test_memory_off_checks_every_time(settings: Any, make_key: Any, superuser: Any) -> None:
+    settings.API_KEY_CACHE_SECONDS = 0
+    key, raw = make_key(user=superuser)
+    client = key_client(raw)
+    assert client.get(URL).status_code == 200
+    api_key_revoke(key=key, actor=SYSTEM)
+    assert client.get(URL).status_code == 401

@@ -120,3 +120,21 @@ def test_invalid_transition_through_endpoint_is_409(superuser_client: Any) -> No
     response = superuser_client.post(f"/api/v1/vendors/{vendor.pk}/invite/", {}, format="json")
     assert response.status_code == 409
     assert response.json()["code"] == "invalid_transition"
+
+
+def test_overflowing_number_is_400() -> None:
+    status, data, _ = _handle(OverflowError("Python int too large to convert to SQLite INTEGER"))
+    assert (status, data["code"]) == (400, "invalid")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "path", ["/api/v1/nothing-here/", "/api/v1/vendors/1/x/", "/api/v1/a%0Ab/"]
+)
+def test_unknown_api_path_is_a_json_404(superuser_client: Any, path: str) -> None:
+    response = superuser_client.get(path)
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}
+    posted = superuser_client.patch(path, {}, format="json")  # no CSRF page either
+    assert posted.status_code == 404
+    assert posted["Content-Type"] == "application/json"

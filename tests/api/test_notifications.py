@@ -104,3 +104,15 @@ def test_partners_get_403_on_list_and_404_on_rows(request: Any, who: str) -> Non
 
 def test_no_credentials_is_401(anon_client: Any) -> None:
     assert anon_client.get(URL).status_code == 401
+
+
+def test_list_queries_do_not_grow_with_rows(viewer: Any, django_assert_num_queries: Any) -> None:
+    for _ in range(5):
+        _row()
+    viewer.get(URL)
+    with django_assert_num_queries(5) as small:
+        assert len(viewer.get(f"{URL}?page_size=50").json()["results"]) == 5
+    for _ in range(45):
+        _row()
+    with django_assert_num_queries(len(small.captured_queries)):
+        assert len(viewer.get(f"{URL}?page_size=50").json()["results"]) == 50

@@ -392,3 +392,21 @@ def test_another_partners_record_is_404_and_unchanged(
     response = getattr(client, method)(f"/api/v1/{kind}/{partner.pk}/{suffix}", body, format="json")
     assert response.status_code == 404
     assert _snapshot() == before
+
+
+# --- query budget ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["vendors", "brokers"])
+def test_list_queries_do_not_grow_with_rows(
+    manager: Any, kind: str, django_assert_num_queries: Any
+) -> None:
+    factory = factories.VendorFactory if kind == "vendors" else factories.BrokerFactory
+    factory.create_batch(5)
+    url = f"/api/v1/{kind}/?page_size=50"
+    manager.get(url)  # warm: the key's last_used_at is written once
+    with django_assert_num_queries(5) as small:
+        assert len(manager.get(url).json()["results"]) == 5
+    factory.create_batch(45)
+    with django_assert_num_queries(len(small.captured_queries)):
+        assert len(manager.get(url).json()["results"]) == 50
