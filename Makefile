@@ -39,7 +39,8 @@ test: install-dev
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## bench: production figures against PostgreSQL and gunicorn; prints a table, writes bench/results.json
-bench: install
+## (install-dev: the notification pipeline's SMTP stand-in is aiosmtpd, a test requirement)
+bench: install-dev
 	@pg_isready -h 127.0.0.1 -p 5432 -q || pg_ctlcluster --skip-systemctl-redirect "$$(ls /etc/postgresql)" main start
 	@command -v wrk >/dev/null || [ "$$(id -u)" != 0 ] || { export DEBIAN_FRONTEND=noninteractive; \
 		apt-get install -y -q wrk >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q wrk; }; } \

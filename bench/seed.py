@@ -61,8 +61,10 @@ def seed(*, bookings: int, password: str, seed_value: int = 42) -> dict[str, Any
             user=vendor_user, defaults={"vendor": vendors[0], "broker": None}
         )
 
-        existing = Booking.objects.filter(reference__startswith=PREFIX).count()
-        if existing != bookings:
+        ours = Booking.objects.filter(reference__startswith=PREFIX)
+        # Made again when the count differs, or by an older seed that gave the
+        # first broker no bookings.
+        if ours.count() != bookings or not ours.filter(broker=brokers[0]).exists():
             Booking.objects.filter(reference__startswith=PREFIX).delete()
             _bookings(rng, now=now, count=bookings, vendors=vendors, brokers=brokers)
 
@@ -137,7 +139,9 @@ def _bookings(
             Booking(
                 reference=f"{PREFIX}{i:06d}",
                 status=status,
-                broker=brokers[i % len(brokers)] if i % 5 else None,
+                # Four in five come from a broker, spread over all of them (the
+                # first broker, whose key and login the bench uses, included).
+                broker=brokers[(i // 5) % len(brokers)] if i % 5 else None,
                 commission_rate=Decimal("8.50") if i % 5 else Decimal("0.00"),
                 customer_name=f"Customer {i}",
                 customer_email=f"customer{i}@bench.invalid",

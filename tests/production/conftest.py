@@ -160,7 +160,12 @@ def prod_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def prod_env(prod_tmp: Path) -> dict[str, str]:
     """Production settings with a migrated database and collected static files."""
     env = production_env(prod_tmp)
-    for args in (("migrate", "--noinput", "-v0"), ("collectstatic", "--noinput", "-v0")):
+    # The release step's commands (bin/release), in its order.
+    for args in (
+        ("migrate", "--noinput", "-v0"),
+        ("createcachetable",),
+        ("collectstatic", "--noinput", "-v0"),
+    ):
         done = manage(env, *args)
         assert done.returncode == 0, done.stderr
     return env

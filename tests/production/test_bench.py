@@ -24,6 +24,13 @@ FIGURES = (
     "DB connections before / max during / after",
     "Clean stop (SIGTERM) and nothing left running",
     "Web DB connections after gunicorn stopped",
+    "Notifications sent exactly once (stand-ins)",
+)
+# Figures whose names carry their counts ("burst of 50", "50 at 50/s").
+FIGURE_PREFIXES = (
+    "Notifications delivered per second (burst of ",
+    "Notification commit->sent p50 (",
+    "Notification commit->sent p95 (",
 )
 
 
@@ -54,8 +61,20 @@ def test_quick_bench_runs_end_to_end_and_leaves_nothing_running(tmp_path: Path) 
     for name in FIGURES:
         assert name in figures, name
         assert name in done.stdout  # the printed table shows it beside its goal
+    for prefix in FIGURE_PREFIXES:
+        assert any(name.startswith(prefix) for name in figures), prefix
+    # The notification pipeline ran through a real qcluster to the stand-ins: every
+    # row of the burst and of the paced run sent, each accepted exactly once.
+    pipeline = results["details"]["pipeline"]
+    assert pipeline["burst"]["count"] == 50 and pipeline["paced"]["count"] == 50
+    assert pipeline["exactly_once"]["ok"] is True
+    assert pipeline["exactly_once"]["expected"] == 102  # + one warm-up per channel
+    assert pipeline["burst"]["per_second"] > 0 and pipeline["paced"]["p95_ms"] > 0
+    assert pipeline["worker_stop"]["clean"] is True
+    assert figures["Notifications sent exactly once (stand-ins)"]["ok"] is True
     assert results["mode"] == "quick"
     assert results["machine"]["cores"] and results["date"]
+    assert len(results["load_average"]["start"]) == 3
     # The harness's own checks hold even at tiny counts.
     assert figures["Clean stop (SIGTERM) and nothing left running"]["ok"] is True
     assert figures["Web DB connections after gunicorn stopped"]["ok"] is True
