@@ -19,7 +19,6 @@ from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
 
 from bookings import selectors, services
 from bookings.forms import (
@@ -212,47 +211,42 @@ def vendor_items(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _render_item(
-    request: HttpRequest, item: BookingItem, form: Any = None, status: int = 200
-) -> HttpResponse:
+@portal_view("vendor")
+def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
     vendor = _portal(request).vendor
     assert vendor is not None  # noqa: S101
+    item = selectors.item_get_for_vendor(vendor=vendor, pk=pk)
     answers = _answers(vendor, list(selectors.vendor_answers(vendor=vendor, item=item)[:20]))
     return render(
         request,
         "portal/vendor/item_detail.html",
-        {
-            "item": VendorItem.of(item),
-            "answers": answers,
-            "form": form or ActionForm(),
-            "nav": "items",
-        },
-        status=status,
+        {"item": VendorItem.of(item), "answers": answers, "nav": "items"},
     )
 
 
 @portal_view("vendor")
-def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    item = selectors.item_get_for_vendor(vendor=_portal(request).vendor, pk=pk)
-    return _render_item(request, item)
-
-
-@portal_view("vendor")
-@require_POST
 def item_accept(request: HttpRequest, pk: int) -> HttpResponse:
+    """Confirm, then accept: the vendor cannot take it back in the portal afterwards."""
     portal = _portal(request)
     item = selectors.item_get_for_vendor(vendor=portal.vendor, pk=pk)
-    form = ActionForm(request.POST)
-    form.is_valid()
-    if apply_service(form, lambda: services.item_accept(item=item, actor=portal.actor)):
-        messages.success(
-            request,
-            f"You accepted {item.description} for {item.booking.reference}. "
-            "Confirm it with your reference once it is booked on your side.",
-        )
-        return redirect("portal:item-detail", pk=item.pk)
-    item.refresh_from_db()
-    return _render_item(request, item, form, status=409)
+    form = ActionForm(posted(request))
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        if apply_service(form, lambda: services.item_accept(item=item, actor=portal.actor)):
+            messages.success(
+                request,
+                f"You accepted {item.description} for {item.booking.reference}. "
+                "Confirm it with your reference once it is booked on your side.",
+            )
+            return redirect("portal:item-detail", pk=item.pk)
+        item.refresh_from_db()
+        status = 409
+    return render(
+        request,
+        "portal/vendor/item_accept.html",
+        {"item": VendorItem.of(item), "form": form, "nav": "items"},
+        status=status,
+    )
 
 
 @portal_view("vendor")

@@ -156,7 +156,10 @@ def test_vendor_accepts_invitation_then_accepts_and_confirms_an_item(
     expect(page.locator(".badge--lg")).to_have_text("Awaiting your answer")
     phone.shot("item")
 
-    page.get_by_role("button", name="Accept").click()
+    page.get_by_role("link", name="Accept…").click()
+    expect(page.locator("h1")).to_have_text("Accept this item?")
+    phone.shot("accept")
+    page.get_by_role("button", name="Yes, I can provide it").click()
     assert "You accepted Double room, river view" in phone.flash()
     expect(page.locator(".badge--lg")).to_have_text("Accepted, to confirm")
     phone.shot("item-accepted")

@@ -25,6 +25,7 @@ Target = Callable[[World], tuple[Any, ...]]
 # (url name, the owner's object as URL args, whose page it is)
 OBJECT_PAGES: list[tuple[str, Target, str]] = [
     ("item-detail", lambda w: (w.item.pk,), "vendor"),
+    ("item-accept", lambda w: (w.item.pk,), "vendor"),
     ("item-decline", lambda w: (w.item.pk,), "vendor"),
     ("item-confirm", lambda w: (w.item.pk,), "vendor"),
     ("offer-detail", lambda w: (w.offer.reference,), "broker"),

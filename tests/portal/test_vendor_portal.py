@@ -106,10 +106,24 @@ def test_accepting_twice_is_a_form_error_not_a_500(world: World, vendor_client: 
     assert snapshot() == before
 
 
-def test_accept_is_post_only(world: World, vendor_client: Client) -> None:
-    assert vendor_client.get(action("accept", world.item)).status_code == 405
-    world.item.refresh_from_db()
-    assert world.item.vendor_status == V.PENDING
+def test_accept_asks_for_confirmation_first(world: World, vendor_client: Client) -> None:
+    item_page = vendor_client.get(detail(world.item)).content.decode()
+    assert f'href="{action("accept", world.item)}"' in item_page
+    before = snapshot()
+    page = vendor_client.get(action("accept", world.item))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Accept this item?" in html and "It cannot be undone here" in html
+    assert "Yes, I can provide it" in html and f"EUR {2 * COST:,.2f}" in html
+    assert snapshot() == before
+
+
+def test_accept_page_of_an_accepted_item_offers_nothing_to_accept(
+    world: World, vendor_client: Client
+) -> None:
+    vendor_client.post(action("accept", world.item))
+    html = vendor_client.get(action("accept", world.item)).content.decode()
+    assert "there is nothing to accept" in html and "Yes, I can provide it" not in html
 
 
 def test_decline_asks_for_confirmation_and_a_reason(world: World, vendor_client: Client) -> None:
