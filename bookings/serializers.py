@@ -197,6 +197,7 @@ class BookingSerializer(ApiModelSerializer):
     """A booking as staff see it, with its items (cancelled ones too) and totals."""
 
     broker = serializers.IntegerField(source="broker_id", read_only=True, allow_null=True)
+    customer_email = serializers.CharField(read_only=True)  # may be blank: no email format
     items = ItemSerializer(many=True, read_only=True)
     totals = serializers.SerializerMethodField()
     kind = STAFF

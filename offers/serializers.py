@@ -91,7 +91,8 @@ class OfferSerializer(ApiModelSerializer):
     """An offer as staff see it; ``booking`` is the reference of the booking it became."""
 
     broker = serializers.IntegerField(source="broker_id", read_only=True, allow_null=True)
-    booking = serializers.SlugRelatedField(slug_field="reference", read_only=True)
+    booking = serializers.SlugRelatedField(slug_field="reference", read_only=True, allow_null=True)
+    customer_email = serializers.CharField(read_only=True)  # may be blank: no email format
     lines = LineSerializer(many=True, read_only=True)
     totals = serializers.SerializerMethodField()
     kind = STAFF
