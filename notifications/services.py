@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -231,6 +231,25 @@ def recording_only() -> Iterator[None]:
         _hold_delivery.reset(token)
 
 
+def _oldest_waiting_task() -> datetime | None:
+    """When the oldest task still waiting in the ORM broker's queue was enqueued.
+
+    None with another broker (Redis: the sweep then relies on its grace period alone)
+    or in sync mode, where nothing waits.
+    """
+    from django_q.brokers import get_broker
+    from django_q.conf import Conf
+    from django_q.models import OrmQ
+
+    if Conf.SYNC or not Conf.ORM:
+        return None
+    # A waiting task's lock is its enqueue time; a taken one's lies in the future.
+    waiting = OrmQ.objects.using(Conf.ORM).filter(
+        key=get_broker().list_key, lock__lte=timezone.now()
+    )
+    return waiting.aggregate(oldest=models.Min("lock"))["oldest"]
+
+
 def notifications_sweep(*, limit: int = 1000) -> dict[str, int]:
     """Enqueue again what no task is going to deliver; runs every minute.
 
@@ -245,9 +264,13 @@ def notifications_sweep(*, limit: int = 1000) -> dict[str, int]:
     """
     now = timezone.now()
     S = Notification.Status
-    due = Q(status=S.PENDING, attempts=0, next_attempt_at__lte=now - conf.sweep_grace()) | Q(
-        status=S.PENDING, attempts__gt=0, next_attempt_at__lte=now
-    )
+    # A row whose task is still waiting in a backlogged queue is not lost: with the
+    # ORM broker, only rows due well before the oldest waiting task are.
+    oldest = _oldest_waiting_task()
+    lost_before = min(now, oldest) if oldest is not None else now
+    due = Q(
+        status=S.PENDING, attempts=0, next_attempt_at__lte=lost_before - conf.sweep_grace()
+    ) | Q(status=S.PENDING, attempts__gt=0, next_attempt_at__lte=now)
     stale = Q(status=S.SENDING, claimed_at__lt=now - conf.claim_stale_after())
     rows = list(
         Notification.objects.filter(due | stale)

@@ -450,3 +450,28 @@ def test_an_unexpected_error_is_logged_and_retried_a_bounded_number_of_times(
 
 def test_a_missing_row_is_skipped() -> None:
     assert delivery.deliver(987654321) == delivery.SKIPPED
+
+
+def test_sweep_leaves_rows_whose_task_still_waits_in_a_backlogged_queue() -> None:
+    """With the ORM broker: a row due before the oldest waiting task is lost; one after
+    it may still have its task in the queue, and is not given a second one."""
+    from django_q.models import OrmQ
+
+    from tests.notifications.cluster import enqueue_to_broker
+
+    now = timezone.now()
+    lost, queued = record(), record(email="queued@example.com")
+    Notification.objects.filter(pk=lost.pk).update(next_attempt_at=now - timedelta(minutes=10))
+    Notification.objects.filter(pk=queued.pk).update(next_attempt_at=now - timedelta(minutes=5))
+    with enqueue_to_broker():
+        services.enqueue_delivery(queued.pk)
+        # Enqueued five minutes ago and still waiting: the workers are behind.
+        OrmQ.objects.update(lock=now - timedelta(minutes=5))
+        assert services.notifications_sweep() == {"due": 1, "stale": 0}
+        tasks = list(OrmQ.objects.order_by("lock"))
+    assert len(tasks) == 2
+    assert tasks[1].task["args"] == (lost.pk,)
+    # Once the queue has drained, a row due for longer than the grace period is lost.
+    OrmQ.objects.all().delete()
+    with enqueue_to_broker():
+        assert services.notifications_sweep() == {"due": 2, "stale": 0}
