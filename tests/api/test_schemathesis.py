@@ -29,7 +29,7 @@ from partners.domain import SYSTEM
 from partners.services import api_key_create
 from tests import factories
 
-EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "6"))
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
