@@ -11,7 +11,8 @@ What the issue's "Done when" asks for, measured:
 2. a ``manage.py qcluster`` (production settings, short test timings) sends them to
    the SMTP stand-in and the Cloud API stand-in, which refuse some with transient
    errors (every ``--smtp-fail-every``-th SMTP DATA gets a 451, every
-   ``--api-fail-every``-th API request a 503 and every 13th a 429);
+   ``--api-fail-every``-th API request a 503 and every ``--api-429-every``-th a 429
+   with Retry-After; 0 turns one off);
 3. when 40 % are sent, two WhatsApp requests are held open and the whole cluster is
    killed with SIGKILL while they are in flight; a new cluster is started;
 4. it waits until every row is sent, then checks each was accepted exactly once by a
@@ -91,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--redis", default="", help="a Redis URL: use the Redis broker")
     parser.add_argument("--smtp-fail-every", type=int, default=10)
     parser.add_argument("--api-fail-every", type=int, default=9)
+    parser.add_argument("--api-429-every", type=int, default=13)
     parser.add_argument("--no-kill", action="store_true")
     args = parser.parse_args(argv)
 
@@ -139,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.api_fail_every and number % args.api_fail_every == 0:
             injected["api_503"] += 1
             return 503
-        if number % 13 == 0:
+        if args.api_429_every and number % args.api_429_every == 0:
             injected["api_429"] += 1
             return (429, {"error": {"message": "rate", "code": 130429}}, {"Retry-After": "1"})
         return None
