@@ -126,3 +126,33 @@ def test_accept_encoding_parsing() -> None:
     assert _accepted_encodings("gzip;q=1.0, br; q=0.5, *;q=0") == {"gzip", "br"}
     assert _accepted_encodings("BR") == {"br"}
     assert _accepted_encodings("gzip;q=abc") == set()
+
+
+@pytest.mark.django_db
+def test_real_api_bookings_list_is_compressed_when_asked(client) -> None:
+    """The whole stack: the API's own list view, its renderer and this middleware."""
+    from partners.domain import Actor
+    from partners.services import api_key_create
+    from tests.factories import BookingFactory, BookingItemFactory, BrokerFactory
+
+    broker = BrokerFactory()
+    for booking in BookingFactory.create_batch(5, broker=broker):
+        BookingItemFactory.create_batch(2, booking=booking)
+    _, key = api_key_create(actor=Actor(via="system", label="test"), broker=broker, name="t")
+    auth = {"HTTP_AUTHORIZATION": f"Api-Key {key}"}
+
+    plain = client.get("/api/v1/bookings/?page_size=50", **auth)
+    assert plain.status_code == 200
+    assert not plain.has_header("Content-Encoding")
+    assert len(orjson.loads(plain.content)["results"]) == 5
+
+    br = client.get("/api/v1/bookings/?page_size=50", HTTP_ACCEPT_ENCODING="br", **auth)
+    assert br.status_code == 200
+    assert br["Content-Encoding"] == "br"
+    assert "Accept-Encoding" in br["Vary"]
+    assert len(br.content) < len(plain.content)
+    assert orjson.loads(brotli.decompress(br.content)) == orjson.loads(plain.content)
+
+    gz = client.get("/api/v1/bookings/?page_size=50", HTTP_ACCEPT_ENCODING="gzip", **auth)
+    assert gz["Content-Encoding"] == "gzip"
+    assert orjson.loads(gzip.decompress(gz.content)) == orjson.loads(plain.content)
