@@ -238,3 +238,50 @@ def test_audit_log_is_read_only_even_for_superusers(admin_client: Client) -> Non
     html = admin_client.get(url).content.decode()
     assert "invited" in html and 'name="_save"' not in html
     assert admin_client.get(reverse("admin:notifications_auditentry_add")).status_code == 403
+
+
+@pytest.mark.parametrize("page", ["offer", "broker"])
+def test_offer_and_broker_pages_list_their_notifications(admin_client: Client, page: str) -> None:
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from offers import services as offers
+    from partners import services as partners
+    from partners.domain import Actor
+
+    system = Actor(via="system", label="test")
+    broker = factories.BrokerFactory()
+    if page == "offer":
+        start = timezone.now() + timedelta(days=30)
+        target = offers.offer_create(
+            actor=system,
+            broker=broker,
+            valid_until=timezone.now() + timedelta(days=7),
+            lines=[
+                {
+                    "service_type": "transfer",
+                    "description": "Airport transfer",
+                    "start": start,
+                    "end": start + timedelta(hours=1),
+                    "quantity": 1,
+                    "unit_price": Decimal("80.00"),
+                    "unit_cost": Decimal("50.00"),
+                }
+            ],
+        )
+        offers.offer_send(offer=target, actor=system)
+        expected = ["offer_sent"]
+    else:
+        target = broker
+        partners.partner_invite(partner=broker, actor=system)
+        expected = ["partner_invited"]
+    url = reverse(
+        f"admin:{target._meta.app_label}_{target._meta.model_name}_change", args=[target.pk]
+    )
+    response = admin_client.get(url)
+    formsets = {f.opts.__class__.__name__: f for f in response.context["inline_admin_formsets"]}
+    rows = [form.original for form in formsets["NotificationInline"]]
+    assert [row.kind for row in rows] == expected
+    assert rows[0].recipient == broker.email
+    # Each links to its detail page in the notification log.
+    assert change_url(rows[0]) in response.content.decode()
