@@ -325,15 +325,10 @@ REST_FRAMEWORK = {
 API_KEY_CACHE_SECONDS = env.float("API_KEY_CACHE_SECONDS", default=10.0)
 # Requests per key (or per signed-in user) and period: "1200/min"; empty turns it off.
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="1200/min")
-# The rate-limit counters live in this cache. With Redis they are shared by every
-# worker; without it they are per process (the limit then applies per worker), since
-# the database cache would add four queries, two of them writes, to every request.
-CACHES["api_throttle"] = (
-    CACHES["default"]
-    if REDIS_URL
-    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "api-throttle"}
-)
-API_THROTTLE_CACHE = "api_throttle"
+# The rate-limit counters live in this cache: Redis, shared by every worker, when there
+# is one. Without Redis they are kept in each process (the limit then applies per
+# worker): the database cache would add four queries, two of them writes, per request.
+API_THROTTLE_CACHE = env.str("API_THROTTLE_CACHE", default="default" if REDIS_URL else "")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Bookings API",
     "DESCRIPTION": (

@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 from django.utils.functional import Promise
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer
 
 
@@ -42,3 +43,18 @@ class OrjsonRenderer(BaseRenderer):
         if isinstance(data, bytes):  # already JSON (a fast list path built it)
             return data
         return dumps(data)
+
+
+class JsonOnlyNegotiation(DefaultContentNegotiation):
+    """The API speaks JSON only: skip matching the Accept header against one renderer.
+
+    DRF's negotiation parses and ranks the header on every request just to choose the
+    only renderer there is (or to answer 406, which helps no client of this API).
+    """
+
+    def select_renderer(
+        self, request: Any, renderers: list[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        if len(renderers) == 1:
+            return renderers[0], renderers[0].media_type
+        return super().select_renderer(request, renderers, format_suffix)

@@ -19,7 +19,7 @@ from bookings_site.api.actors import api_actor, caller_broker, caller_vendor, is
 from bookings_site.api.authentication import ApiKeyAuthentication, CsrfSessionAuthentication
 from bookings_site.api.pagination import ApiPagination
 from bookings_site.api.permissions import IsApiCaller, StaffModelPermissions
-from bookings_site.api.renderers import OrjsonRenderer
+from bookings_site.api.renderers import JsonOnlyNegotiation, OrjsonRenderer
 from bookings_site.api.throttling import ApiRateThrottle
 from partners.domain import Actor
 from partners.models import Broker, Vendor
@@ -31,6 +31,7 @@ class ApiViewMixin:
     authentication_classes = [ApiKeyAuthentication, CsrfSessionAuthentication]
     permission_classes = [IsApiCaller, StaffModelPermissions]
     renderer_classes = [OrjsonRenderer]
+    content_negotiation_class = JsonOnlyNegotiation
     parser_classes = [JSONParser]
     throttle_classes = [ApiRateThrottle]
     pagination_class = ApiPagination

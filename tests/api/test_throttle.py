@@ -8,7 +8,7 @@ import pytest
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 
-from bookings_site.api.throttling import parse_rate
+from bookings_site.api.throttling import parse_rate, reset_counters
 from tests.api.conftest import key_client
 
 pytestmark = pytest.mark.django_db
@@ -16,10 +16,13 @@ pytestmark = pytest.mark.django_db
 URL = "/api/v1/vendors/"
 
 
-@pytest.fixture(autouse=True)
-def _limit(settings: Any) -> None:
+@pytest.fixture(autouse=True, params=["", "default"], ids=["in-process", "cache"])
+def _limit(settings: Any, request: Any) -> None:
+    """Every test runs with the counters in this process and in the cache."""
     cache.clear()
+    reset_counters()
     settings.API_RATE_LIMIT = "3/hour"
+    settings.API_THROTTLE_CACHE = request.param
 
 
 def test_past_the_limit_is_429_with_retry_after(superuser_client: Any) -> None:
