@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from django.db import connection
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -39,9 +40,8 @@ from bookings.serializers import (
     ItemSerializer,
     ItemUpdateSerializer,
     ReasonSerializer,
-    pg_list_annotations,
+    pg_booking_document,
     render_booking,
-    render_booking_pg,
     render_item,
 )
 from bookings_site.api.viewsets import ApiViewSet
@@ -146,10 +146,9 @@ class BookingViewSet(CallerMixin, ApiViewSet):
         kind = self.kind
         queryset = self.filter_queryset(self.get_queryset())
         if connection.vendor == "postgresql" and kind in BOOKING_FIELDS:
-            queryset = queryset.annotate(**pg_list_annotations(kind))
-            columns = (*BOOKING_COLUMNS, "items_json", "live_sell", "live_cost")
-            page = self.paginate_queryset(queryset.values(*columns)) or []
-            return self.get_paginated_response([render_booking_pg(r, kind=kind) for r in page])
+            documents = queryset.annotate(document=pg_booking_document(kind))
+            page = self.paginate_queryset(documents.values_list("document", flat=True)) or []
+            return self.get_paginated_response([orjson.Fragment(text) for text in page])
         page = self.paginate_queryset(queryset.values(*BOOKING_COLUMNS)) or []
         items = selectors.booking_items_rows(
             booking_ids=[row["id"] for row in page], fields=ITEM_COLUMNS

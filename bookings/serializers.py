@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-import orjson
 from django.db import models
 from django.db.models.expressions import RawSQL
 from drf_spectacular.utils import extend_schema_field
@@ -109,12 +108,15 @@ TOTAL_FIELDS: dict[str, tuple[str, ...]] = {
 
 
 def iso(value: datetime | None) -> str | None:
-    """ISO 8601 with an explicit offset, in UTC: ``2026-05-01T09:30:00.000000+00:00``."""
+    """ISO 8601 with an explicit offset, in UTC: ``2026-05-01T09:30:00.25+00:00``."""
     if value is None:
         return None
-    # Always six fractional digits, so PostgreSQL's to_char (the list's JSON path)
-    # prints the very same string.
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
+    text = value.astimezone(UTC).isoformat()
+    if value.microsecond:
+        # Trailing zeros of the fraction dropped, as PostgreSQL writes timestamptz in JSON
+        # (the bookings list's database-rendered path): both print the same string.
+        text = text[:-6].rstrip("0") + text[-6:]
+    return text
 
 
 def money(value: Decimal) -> str:
@@ -323,63 +325,56 @@ def render_booking(
     return out
 
 
-# --- the list path on PostgreSQL: the items as JSON text built by the database --------
+# --- the list path on PostgreSQL: each booking as JSON text built by the database -----
 #
-# PostgreSQL renders each booking's items (json_agg of json_build_object, in the
-# serializer's key order, money as numeric text, datetimes through to_char in ``iso``'s
-# format) and the totals' sums, in the page's own query; Python passes the text
-# through (orjson.Fragment) instead of parsing and re-encoding ~150 rows per page.
+# One correlated subquery per booking renders the whole object (its fields, its items
+# with json_agg, its totals) in the serializer's key order: money as numeric text
+# rounded to cents, datetimes as PostgreSQL writes timestamptz in JSON (the session
+# is UTC; ``iso`` writes the same). Python passes each text through as an
+# orjson.Fragment instead of parsing and re-encoding ~150 item rows per page.
 
-_PG_ISO = '\'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"\''
+_OUTER = '"bookings_booking"'
+_PG_LIVE = 'FILTER (WHERE i."cancelled_at" IS NULL)'
+_PG_SELL = f'coalesce(sum(i."quantity" * i."unit_price") {_PG_LIVE}, 0)'
+_PG_COST = f'coalesce(sum(i."quantity" * i."unit_cost") {_PG_LIVE}, 0)'
+_PG_TOTALS = {
+    "sell": f"round({_PG_SELL}, 2)::text",
+    "cost": f"round({_PG_COST}, 2)::text",
+    "margin": f"round({_PG_SELL} - {_PG_COST}, 2)::text",
+    "commission": f'round({_PG_SELL} * {_OUTER}."commission_rate" / 100, 2)::text',
+}
+_PG_MONEY = {"unit_price", "unit_cost", "commission_rate"}
 
 
-def _pg_item_expr(name: str, outer: str) -> str:
-    column = {"vendor": "vendor_id"}.get(name, name)
-    if name == "booking":
-        return f'{outer}."reference"'
-    if name in ("start", "end", "cancelled_at", "updated_at"):
-        return f"to_char(i.\"{column}\" AT TIME ZONE 'UTC', {_PG_ISO})"
-    if name in ("unit_price", "unit_cost"):
-        return f'i."{column}"::text'
-    return f'i."{column}"'
+def _pg_value(alias: str, name: str) -> str:
+    column = f'{alias}."{_SOURCE.get(name, name)}"'
+    return f"{column}::text" if name in _PG_MONEY else column
 
 
-def pg_items_json_sql(kind: str, outer: str = '"bookings_booking"') -> str:
-    """A correlated subquery: the JSON array (as text) of the booking's items for ``kind``."""
-    # Built from this module's constant field names only: no input reaches the SQL.
-    pairs = ", ".join(f"'{name}', {_pg_item_expr(name, outer)}" for name in ITEM_FIELDS[kind])
-    items = f'json_agg(json_build_object({pairs}) ORDER BY i."start", i."id")'
+def pg_booking_json_sql(kind: str) -> str:
+    """A correlated subquery: the booking as ``BOOKING_SERIALIZERS[kind]`` renders it,
+    as JSON text. Built from this module's constant names only: no input reaches it."""
+    item_pairs = ", ".join(
+        f"'{name}', " + (f'{_OUTER}."reference"' if name == "booking" else _pg_value("i", name))
+        for name in ITEM_FIELDS[kind]
+    )
+    items = f'coalesce(json_agg(json_build_object({item_pairs}) ORDER BY i."start", i."id")'
+    items += ", '[]'::json)"
+    totals = ", ".join(f"'{name}', {_PG_TOTALS[name]}" for name in TOTAL_FIELDS[kind])
+    own = ", ".join(
+        f"'{name}', {_pg_value(_OUTER, name)}"
+        for name in BOOKING_FIELDS[kind]
+        if name not in ("items", "totals")
+    )
+    document = f"json_build_object({own}, 'items', {items}, 'totals', json_build_object({totals}))"
     return (
-        f"(SELECT coalesce({items}, '[]'::json)::text"  # noqa: S608
-        f' FROM "bookings_bookingitem" i WHERE i."booking_id" = {outer}."id")'
+        f"(SELECT {document}::text"  # noqa: S608
+        f' FROM "bookings_bookingitem" i WHERE i."booking_id" = {_OUTER}."id")'
     )
 
 
-def pg_live_sum_sql(column: str, outer: str = '"bookings_booking"') -> str:
-    total = f'coalesce(sum(i."quantity" * i."{column}"), 0)'
-    return (
-        f'(SELECT {total} FROM "bookings_bookingitem" i'  # noqa: S608
-        f' WHERE i."booking_id" = {outer}."id" AND i."cancelled_at" IS NULL)'
-    )
-
-
-def pg_list_annotations(kind: str) -> dict[str, RawSQL]:
-    """``items_json``, ``live_sell`` and ``live_cost`` for a page of bookings."""
-    # The SQL is made of this module's constants only (see pg_items_json_sql).
-    return {
-        "items_json": RawSQL(pg_items_json_sql(kind), ()),  # noqa: S611
-        "live_sell": RawSQL(pg_live_sum_sql("unit_price"), ()),  # noqa: S611
-        "live_cost": RawSQL(pg_live_sum_sql("unit_cost"), ()),  # noqa: S611
-    }
-
-
-def render_booking_pg(row: Mapping[str, Any], *, kind: str) -> dict[str, Any]:
-    """``row`` has ``BOOKING_COLUMNS`` plus ``items_json``, ``live_sell``, ``live_cost``."""
-    out = _render(row, _BOOKING_PLANS[kind], {})
-    out["items"] = orjson.Fragment(row["items_json"])
-    sell, cost = row["live_sell"], row["live_cost"]
-    out["totals"] = totals_dict(sell, cost, commission_for(sell, row["commission_rate"]), kind)
-    return out
+def pg_booking_document(kind: str) -> RawSQL:
+    return RawSQL(pg_booking_json_sql(kind), ())  # noqa: S611 - constants only, see above
 
 
 # --- input -------------------------------------------------------------------------
