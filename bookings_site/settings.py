@@ -310,7 +310,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "bookings_site.api.pagination.ApiPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "bookings_site.api.filters.QuickFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "bookings_site.api.schema.ApiAutoSchema",

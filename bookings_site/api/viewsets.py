@@ -7,7 +7,6 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpResponse
-from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import filters, viewsets
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import JSONParser
@@ -17,6 +16,7 @@ from rest_framework.response import Response
 from bookings_site.api import idempotency
 from bookings_site.api.actors import api_actor, caller_broker, caller_vendor, is_staff_caller
 from bookings_site.api.authentication import ApiKeyAuthentication, CsrfSessionAuthentication
+from bookings_site.api.filters import QuickFilterBackend
 from bookings_site.api.pagination import ApiPagination
 from bookings_site.api.permissions import IsApiCaller, StaffModelPermissions
 from bookings_site.api.renderers import JsonOnlyNegotiation, OrjsonRenderer
@@ -35,7 +35,7 @@ class ApiViewMixin:
     parser_classes = [JSONParser]
     throttle_classes = [ApiRateThrottle]
     pagination_class = ApiPagination
-    filter_backends = [DjangoFilterBackend, filters.OrderingFilter]
+    filter_backends = [QuickFilterBackend, filters.OrderingFilter]
     # {"approve": ["bookings.approve_booking"]}: permissions a staff caller needs for
     # a custom action (default: the model's view permission; the service checks more).
     action_permissions: dict[str, list[str]] = {}

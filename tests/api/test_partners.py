@@ -410,3 +410,22 @@ def test_list_queries_do_not_grow_with_rows(
     factory.create_batch(45)
     with django_assert_num_queries(len(small.captured_queries)):
         assert len(manager.get(url).json()["results"]) == 50
+
+
+def test_filterset_is_built_only_when_a_filter_is_named(manager: Any, monkeypatch: Any) -> None:
+    from partners.api import VendorFilter
+
+    built: list[int] = []
+    original = VendorFilter.__init__
+
+    def counting(self: Any, *args: Any, **kwargs: Any) -> None:
+        built.append(1)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(VendorFilter, "__init__", counting)
+    factories.VendorFactory(name="Only One")
+    assert manager.get("/api/v1/vendors/?page_size=50&ordering=name").json()["count"] == 1
+    assert built == []
+    response = manager.get("/api/v1/vendors/?name__icontains=nothing")
+    assert response.json()["count"] == 0
+    assert built == [1]
