@@ -115,9 +115,9 @@ def key_lookup(raw: str) -> ApiKey | None:
 # the SHA-256 of the whole key (so a wrong secret never matches) for
 # API_KEY_CACHE_SECONDS (default 10; 0 turns it off). The price: a revoked key, or one
 # whose owner was deactivated, keeps working for at most that long in a process that
-# has just seen it. Rows are kept as plain field values and rebuilt into new model
-# instances for every request, so no request sees another's objects (or their
-# permission caches), and permissions are read afresh each time.
+# has just seen it; so may a staff user's permissions as they were. Rows are kept as
+# plain values and rebuilt into new model instances for every request, so no request
+# sees another's objects.
 
 _Row = tuple[type[models.Model], dict[str, Any]]
 _remembered: dict[str, tuple[float, tuple[_Row, _Row | None]]] = {}
@@ -126,8 +126,15 @@ _lock = threading.Lock()
 MAX_REMEMBERED = 10_000
 
 
+# ModelBackend's per-instance permission caches, remembered with a staff user so a
+# request costs no permission queries either (permission changes: same bound).
+PERMISSION_CACHES = ("_user_perm_cache", "_group_perm_cache", "_perm_cache")
+
+
 def _row(obj: models.Model) -> _Row:
-    return type(obj), {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
+    values = {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
+    values.update({name: obj.__dict__[name] for name in PERMISSION_CACHES if name in obj.__dict__})
+    return type(obj), values
 
 
 def _rebuild(row: _Row) -> Any:
@@ -178,6 +185,8 @@ def authenticate_key(raw: str) -> ApiKey | None:
             _remembered.pop(digest, None)
         return None
     owner_obj = key.user if key.user_id is not None else key.vendor or key.broker
+    if key.user_id is not None and not key.user.is_superuser:
+        key.user.get_all_permissions()  # fills the caches remembered with the user
     with _lock:
         if len(_remembered) >= MAX_REMEMBERED:
             _remembered.clear()

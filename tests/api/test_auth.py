@@ -222,14 +222,31 @@ def test_remembered_key_authenticates_without_a_query(
 ) -> None:
     key, raw = make_key(user=agent)
     ApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(3):  # the key with its user, and the user's permissions
         first_user, first_key = ApiKeyAuthentication().authenticate(_request(raw))  # type: ignore[misc]
     with django_assert_num_queries(0):
         user, again = ApiKeyAuthentication().authenticate(_request(raw))  # type: ignore[misc]
     assert user == agent and again.pk == key.pk
-    # fresh instances each time: nothing (a permission cache, say) leaks between requests
+    # fresh instances each time: nothing leaks between requests
     assert user is not first_user and again is not first_key
     assert again.user is user and again.prefix == key.prefix
+    # the staff user's permissions come along (the Agents role's), without a query
+    with django_assert_num_queries(0):
+        assert user.has_perm("bookings.view_booking")
+        assert not user.has_perm("bookings.approve_booking")
+    user._perm_cache.add("x.y")
+    _, third = ApiKeyAuthentication().authenticate(_request(raw))  # type: ignore[misc]
+    assert "x.y" not in third.user._perm_cache
+
+
+def test_staff_list_request_costs_only_its_own_queries_once_remembered(
+    remembering: None, staff_client: Any, django_assert_num_queries: Any
+) -> None:
+    client = staff_client(["partners.view_vendor"])
+    factories.VendorFactory()
+    client.get(URL)
+    with django_assert_num_queries(2):  # count and page; no key, no permission queries
+        assert client.get(URL).status_code == 200
 
 
 def test_remembered_partner_key_rebuilds_its_partner(
