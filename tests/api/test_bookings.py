@@ -513,3 +513,24 @@ def test_money_is_a_decimal_string(agent_client: Any) -> None:
     assert body["items"][0]["unit_price"] == "0.10"
     assert body["totals"]["sell"] == "0.30"
     assert body["commission_rate"] == "0.00"
+
+
+def test_pagination_edges(agent_client: Any) -> None:
+    assert agent_client.get(URL).json() == {
+        "count": 0,
+        "next": None,
+        "previous": None,
+        "results": [],
+    }
+    for n in range(5):
+        make_booking(reference=f"BK-PAGE0{n}")
+    second = agent_client.get(URL, {"page_size": 2, "page": 2}).json()
+    assert second["count"] == 5
+    assert "page=3" in second["next"] and "page_size=2" in second["next"]
+    assert "page=" not in second["previous"]  # page 1 is the bare URL, as DRF writes it
+    last = agent_client.get(URL, {"page_size": 2, "page": "last"}).json()
+    assert [b["reference"] for b in last["results"]] == ["BK-PAGE00"]
+    assert last["next"] is None
+    for bad in (4, 0, -1, "x"):
+        response = agent_client.get(URL, {"page_size": 2, "page": bad})
+        assert response.status_code == 404, bad
