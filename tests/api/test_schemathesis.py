@@ -13,11 +13,14 @@ import os
 from typing import Any
 
 import pytest
+import requests
 import schemathesis
 from django.core.wsgi import get_wsgi_application
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, Phase, settings
+from rest_framework.test import APIClient
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.transport import Response
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_headers_conformance,
@@ -28,6 +31,8 @@ from schemathesis.specs.openapi.checks import (
 from partners.domain import SYSTEM
 from partners.services import api_key_create
 from tests import factories
+
+pytestmark = pytest.mark.django_db
 
 EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "6"))
 CHECKS = [
@@ -70,3 +75,66 @@ def test_api_conforms_to_its_schema(case: Any, fuzz_key: str) -> None:
     # identity: the WSGI client would hand the checks brotli bytes (ApiCompressionMiddleware)
     headers = {"Authorization": f"Api-Key {fuzz_key}", "Accept-Encoding": "identity"}
     case.call_and_validate(headers=headers, checks=CHECKS)
+
+
+# --- the integrator's flow, every response checked against the schema --------------------
+
+
+def _as_schemathesis_response(response: Any, method: str, path: str) -> Response:
+    request = requests.Request(method=method, url=f"http://testserver{path}").prepare()
+    return Response(
+        status_code=response.status_code,
+        headers={name: [value] for name, value in response.headers.items()},
+        content=response.content,
+        request=request,
+        elapsed=0.0,
+        message=response.reason_phrase,
+        encoding="utf-8",
+        http_version="1.1",
+        verify=False,
+    )
+
+
+class SchemaCheckingClient(APIClient):
+    """An APIClient that fails on any response the OpenAPI schema does not describe."""
+
+    checked: list[str]
+
+    def request(self, **kwargs: Any) -> Any:
+        response = super().request(**kwargs)
+        method, path = kwargs["REQUEST_METHOD"], kwargs["PATH_INFO"]
+        operation = schema.find_operation_by_path(method, path)
+        assert operation is not None, f"{method} {path} is not in the schema"
+        operation.validate_response(_as_schemathesis_response(response, method, path))
+        self.checked.append(f"{method} {operation.path} {response.status_code}")
+        return response
+
+
+def test_integrator_flow_matches_the_schema(
+    monkeypatch: Any, django_capture_on_commit_callbacks: Any, settings: Any
+) -> None:
+    """tests/api/test_flow.py's whole flow again, each response validated by schemathesis."""
+    from tests.api import test_flow
+
+    checked: list[str] = []
+
+    def checking_client(raw: str | None = None) -> APIClient:
+        client = SchemaCheckingClient()
+        client.checked = checked
+        if raw is not None:
+            client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
+        return client
+
+    monkeypatch.setattr(test_flow, "key_client", checking_client)
+    test_flow.test_integrator_flow(django_capture_on_commit_callbacks)
+    operations = {line.rsplit(" ", 1)[0] for line in checked}
+    assert len(checked) >= 10
+    for expected in (
+        "POST /api/v1/vendors/",
+        "POST /api/v1/brokers/",
+        "POST /api/v1/bookings/",
+        "POST /api/v1/bookings/{reference}/submit/",
+        "POST /api/v1/bookings/{reference}/approve/",
+        "POST /api/v1/offers/{reference}/accept/",
+    ):
+        assert expected in operations, (expected, sorted(operations))
