@@ -44,6 +44,7 @@ class Claim:
     notification: Notification
     token: uuid.UUID
     at: datetime
+    attempt: DeliveryAttempt
 
 
 def claimable(now: datetime) -> Q:
@@ -53,7 +54,9 @@ def claimable(now: datetime) -> Q:
     )
 
 
+@transaction.atomic
 def claim(notification_id: int) -> Claim | None:
+    """Take the row and open its attempt, in one transaction (one commit per claim)."""
     now = timezone.now()
     token = uuid.uuid4()
     taken = Notification.objects.filter(claimable(now), pk=notification_id).update(
@@ -76,7 +79,10 @@ def claim(notification_id: int) -> Claim | None:
             outcome=LOST,
             error="The worker stopped before recording an outcome; the claim went stale.",
         )
-    return Claim(notification=notification, token=token, at=now)
+    attempt = DeliveryAttempt.objects.create(
+        notification=notification, number=notification.attempts, started_at=now
+    )
+    return Claim(notification=notification, token=token, at=now, attempt=attempt)
 
 
 def deliver(notification_id: int) -> str:
@@ -84,10 +90,7 @@ def deliver(notification_id: int) -> str:
     taken = claim(notification_id)
     if taken is None:
         return SKIPPED
-    notification = taken.notification
-    attempt = DeliveryAttempt.objects.create(
-        notification=notification, number=notification.attempts, started_at=taken.at
-    )
+    notification, attempt = taken.notification, taken.attempt
     try:
         provider_id = get_backend(notification.channel).send(notification)
     except DeliveryError as exc:

@@ -338,7 +338,7 @@ def test_sweep_delivers_a_row_whose_claim_went_stale(smtp_settings: SmtpStandIn)
     """A worker killed mid-send: the row is 'sending' with an old claim, its attempt open."""
     row = record()
     assert delivery.claim(row.pk) is not None
-    DeliveryAttempt.objects.create(notification=row, number=1)
+    assert attempts(row) == [(1, "")]  # opened with the claim, never finished
     live = record(email="live@example.com")
     assert delivery.claim(live.pk) is not None  # claimed just now: still being sent
     Notification.objects.filter(pk=row.pk).update(claimed_at=timezone.now() - timedelta(minutes=2))

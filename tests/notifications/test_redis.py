@@ -11,10 +11,12 @@ import os
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from notifications.models import Notification
 from notifications.services import Recipient, notify
@@ -131,6 +133,67 @@ def test_a_qcluster_on_redis_delivers_every_row_once(redis_url: str, queue_name:
         from django_q.models import OrmQ
 
         assert OrmQ.objects.count() == 0  # nothing went through the database broker
+    finally:
+        api.stop()
+        smtp.stop()
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+@pytest.mark.django_db(transaction=True)
+def test_after_a_kill_on_redis_the_sweep_recovers_every_row_exactly_once(
+    redis_url: str, queue_name: str, settings: Any
+) -> None:
+    """Redis hands a task out once (no acknowledgement): what a killed cluster held, in
+    flight or in its local queue, is gone from Redis. The sweep finds those rows."""
+    from notifications.services import notifications_sweep
+    from tests.notifications.standins import HANG
+
+    smtp, api = SmtpStandIn().start(), CloudApiStandIn().start()
+    api.state.responder = lambda request, number: HANG if number in (2, 3) else None
+    try:
+        ids = []
+        with enqueue_to_broker(redis_url=redis_url):
+            for n in range(16):
+                with transaction.atomic():
+                    ids.append(record(n, "email" if n % 2 else "whatsapp").pk)
+        env = cluster_env(
+            smtp_port=smtp.port,
+            api_url=api.url,
+            redis_url=redis_url,
+            Q_NAME=queue_name,
+            Q_TIMEOUT="5",
+            Q_RETRY="15",
+            WHATSAPP_READ_TIMEOUT="4.5",
+            NOTIFICATION_CLAIM_STALE_AFTER="10",
+        )
+        with running_cluster(env) as cluster:
+            cluster.wait_for(lambda: api.state.hanging == 2, timeout=20, what="two requests held")
+            cluster.kill()
+        api.state.release.set()
+        api.state.responder = None
+        rows = Notification.objects.filter(pk__in=ids)
+        assert rows.filter(status=S.SENDING).count() == 2
+        # Time passes: the claims go stale and the lost rows' grace runs out.
+        rows.filter(status=S.SENDING).update(claimed_at=timezone.now() - timedelta(hours=1))
+        rows.filter(status=S.PENDING).update(next_attempt_at=timezone.now() - timedelta(hours=1))
+        # What the scheduler runs every minute, run now.
+        with enqueue_to_broker(redis_url=redis_url):
+            swept = notifications_sweep()
+        assert swept["stale"] == 2
+        with running_cluster(
+            cluster_env(
+                smtp_port=smtp.port, api_url=api.url, redis_url=redis_url, Q_NAME=queue_name
+            )
+        ) as cluster:
+            cluster.wait_for(
+                lambda: rows.filter(status=S.SENT).count() == len(ids),
+                timeout=30,
+                what="every row sent after the sweep",
+            )
+        received = smtp.handler.accepted_ids() + api.state.accepted_ids()
+        assert received == Counter({pk: 1 for pk in ids})
     finally:
         api.stop()
         smtp.stop()
