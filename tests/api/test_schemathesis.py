@@ -35,6 +35,7 @@ from tests import factories
 pytestmark = pytest.mark.django_db
 
 EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "6"))
+PARTNER_EXAMPLES = int(os.environ.get("API_FUZZ_PARTNER_EXAMPLES", "3"))
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -48,18 +49,27 @@ schema.app = get_wsgi_application()
 
 
 @pytest.fixture
-def fuzz_key(db: None, settings: Any) -> str:
+def fuzz_world(db: None, settings: Any) -> dict[str, str]:
+    """Keys for a superuser, a broker and a vendor, and a few rows for them to find."""
     settings.ALLOWED_HOSTS = ["localhost"]
     settings.API_RATE_LIMIT = ""
     user = factories.SuperuserFactory(username="fuzzer")
-    # Something to find: a few rows the detail and action endpoints can hit.
     vendor = factories.VendorFactory()
     broker = factories.BrokerFactory()
     booking = factories.BookingFactory(broker=broker)
     factories.BookingItemFactory(booking=booking, vendor=vendor)
     factories.OfferFactory(broker=broker)
-    _, raw = api_key_create(actor=SYSTEM, user=user, name="schemathesis")
-    return raw
+    keys = {}
+    for kind, owner in (("staff", {"user": user}), ("broker", {"broker": broker})):
+        keys[kind] = api_key_create(actor=SYSTEM, name="schemathesis", **owner)[1]
+    keys["vendor"] = api_key_create(actor=SYSTEM, name="schemathesis", vendor=vendor)[1]
+    return keys
+
+
+def _call(case: Any, raw: str) -> None:
+    # identity: the WSGI client would hand the checks brotli bytes (ApiCompressionMiddleware)
+    headers = {"Authorization": f"Api-Key {raw}", "Accept-Encoding": "identity"}
+    case.call_and_validate(headers=headers, checks=CHECKS)
 
 
 @schema.parametrize()
@@ -71,10 +81,25 @@ def fuzz_key(db: None, settings: Any) -> str:
     phases=[Phase.explicit, Phase.generate],
     suppress_health_check=list(HealthCheck),
 )
-def test_api_conforms_to_its_schema(case: Any, fuzz_key: str) -> None:
-    # identity: the WSGI client would hand the checks brotli bytes (ApiCompressionMiddleware)
-    headers = {"Authorization": f"Api-Key {fuzz_key}", "Accept-Encoding": "identity"}
-    case.call_and_validate(headers=headers, checks=CHECKS)
+def test_api_conforms_to_its_schema(case: Any, fuzz_world: dict[str, str]) -> None:
+    """A superuser's key: schemathesis's coverage cases (boundaries, wrong types, missing
+    fields, unexpected methods) and EXAMPLES generated ones per operation."""
+    _call(case, fuzz_world["staff"])
+
+
+@schema.parametrize()
+@settings(
+    max_examples=PARTNER_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=[Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
+@pytest.mark.parametrize("caller", ["broker", "vendor"])
+def test_api_conforms_for_partner_keys(case: Any, fuzz_world: dict[str, str], caller: str) -> None:
+    """Brokers and vendors see narrower objects; the schema must still describe them."""
+    _call(case, fuzz_world[caller])
 
 
 # --- the integrator's flow, every response checked against the schema --------------------
