@@ -38,18 +38,6 @@ class IsApiCaller(permissions.BasePermission):
         return api_actor(request) is not None
 
 
-class IsStaffCaller(permissions.BasePermission):
-    """Staff only. Partners get a 404 (the endpoint is none of theirs), not a hint."""
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        actor = api_actor(request)
-        if actor is None or actor.is_partner:
-            from django.http import Http404
-
-            raise Http404
-        return True
-
-
 class StaffModelPermissions(permissions.BasePermission):
     """A staff caller needs the model permission for what it asks (view/add/change).
 

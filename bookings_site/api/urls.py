@@ -1,7 +1,7 @@
 """``/api/v1/``: partners and notifications here, bookings and offers from their apps."""
 
 from django.http import HttpRequest, JsonResponse
-from django.urls import include, path, re_path
+from django.urls import Resolver404, ResolverMatch, include, path, re_path, resolve
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
@@ -17,8 +17,24 @@ router.register("notifications", NotificationViewSet, basename="notification")
 
 @csrf_exempt  # it changes nothing; a 403 CSRF page would hide the 404
 def not_found(request: HttpRequest, *args: object, **kwargs: object) -> JsonResponse:
-    """Any other path under /api/v1/: a JSON 404 like the API's own, not an HTML page."""
-    return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+    """Any other path under /api/v1/: a JSON 404 like the API's own, not an HTML page.
+
+    It also stands in for CommonMiddleware's APPEND_SLASH redirect (which would drop a
+    POST's body): a path that exists with a trailing slash says so.
+    """
+    detail = "Not found."
+    if not request.path.endswith("/"):
+        match = resolve_or_none(request.path + "/")
+        if match is not None and match.func is not not_found:
+            detail = f"Not found. Paths end with a slash: {request.path}/"
+    return JsonResponse({"detail": detail, "code": "not_found"}, status=404)
+
+
+def resolve_or_none(path: str) -> ResolverMatch | None:
+    try:
+        return resolve(path)
+    except Resolver404:
+        return None
 
 
 urlpatterns = [

@@ -138,3 +138,11 @@ def test_unknown_api_path_is_a_json_404(superuser_client: Any, path: str) -> Non
     posted = superuser_client.patch(path, {}, format="json")  # no CSRF page either
     assert posted.status_code == 404
     assert posted["Content-Type"] == "application/json"
+
+
+@pytest.mark.django_db
+def test_missing_trailing_slash_is_a_404_that_says_so(superuser_client: Any) -> None:
+    response = superuser_client.post("/api/v1/vendors", {"name": "x"}, format="json")
+    assert response.status_code == 404
+    assert response.json()["detail"] == "Not found. Paths end with a slash: /api/v1/vendors/"
+    assert superuser_client.get("/api/v1/nowhere").json()["detail"] == "Not found."
