@@ -36,11 +36,12 @@ from bookings.serializers import (
     VENDOR,
     AssignVendorSerializer,
     BookingInputSerializer,
+    BookingSchema,
     BookingSerializer,
     BookingUpdateSerializer,
     ConfirmSerializer,
     ItemInputSerializer,
-    ItemSerializer,
+    ItemSchema,
     ItemUpdateSerializer,
     ReasonSerializer,
     pg_booking_document,
@@ -142,20 +143,20 @@ class CallerMixin:
         summary="List bookings",
         description="Staff see every booking, a broker its own; vendors none. Each booking "
         "comes with its items and totals (brokers see no costs).",
-        responses={200: BookingSerializer(many=True)},
+        responses={200: BookingSchema(many=True)},
     ),
     retrieve=extend_schema(
-        summary="A booking", responses={200: BookingSerializer, **_errors(403, 404)}
+        summary="A booking", responses={200: BookingSchema, **_errors(403, 404)}
     ),
     create=extend_schema(
         summary="Create a draft booking (with items)",
         request=BookingInputSerializer,
-        responses={201: BookingSerializer, **_errors(400, 403)},
+        responses={201: BookingSchema, **_errors(400, 403)},
     ),
     partial_update=extend_schema(
         summary="Change a booking's contact, notes (and broker, currency while a draft)",
         request=BookingUpdateSerializer,
-        responses={200: BookingSerializer, **_errors(400, 403, 404, 409)},
+        responses={200: BookingSchema, **_errors(400, 403, 404, 409)},
     ),
 )
 class BookingViewSet(CallerMixin, ApiViewSet):
@@ -233,7 +234,7 @@ class BookingViewSet(CallerMixin, ApiViewSet):
     @extend_schema(
         summary="Submit a draft for approval (draft -> pending_approval)",
         request=None,
-        responses={200: BookingSerializer, **_errors(403, 404, 409)},
+        responses={200: BookingSchema, **_errors(403, 404, 409)},
     )
     @action(detail=True, methods=["post"])
     def submit(self, request: Request, reference: str) -> Response:
@@ -243,7 +244,7 @@ class BookingViewSet(CallerMixin, ApiViewSet):
     @extend_schema(
         summary="Approve (pending_approval -> approved); staff with approve permission",
         request=None,
-        responses={200: BookingSerializer, **_errors(403, 404, 409)},
+        responses={200: BookingSchema, **_errors(403, 404, 409)},
     )
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, reference: str) -> Response:
@@ -253,7 +254,7 @@ class BookingViewSet(CallerMixin, ApiViewSet):
     @extend_schema(
         summary="Cancel with a reason",
         request=ReasonSerializer,
-        responses={200: BookingSerializer, **_errors(400, 403, 404, 409)},
+        responses={200: BookingSchema, **_errors(400, 403, 404, 409)},
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, reference: str) -> Response:
@@ -264,7 +265,7 @@ class BookingViewSet(CallerMixin, ApiViewSet):
 
     @extend_schema(
         summary="The booking's items",
-        responses={200: ItemSerializer(many=True), **_errors(403, 404)},
+        responses={200: ItemSchema(many=True), **_errors(403, 404)},
         filters=False,
     )
     @action(detail=True, methods=["get"], pagination_class=ApiPagination)
@@ -281,7 +282,7 @@ class BookingViewSet(CallerMixin, ApiViewSet):
     @extend_schema(
         summary="Add an item (a vendor given assigns it at once)",
         request=ItemInputSerializer,
-        responses={201: ItemSerializer, **_errors(400, 403, 404, 409)},
+        responses={201: ItemSchema, **_errors(400, 403, 404, 409)},
     )
     @items.mapping.post
     def add_item(self, request: Request, reference: str) -> Response:
@@ -297,15 +298,13 @@ class BookingViewSet(CallerMixin, ApiViewSet):
         summary="List booking items",
         description="Staff see every item, a broker the items of its bookings, a vendor "
         "the items assigned to it.",
-        responses={200: ItemSerializer(many=True)},
+        responses={200: ItemSchema(many=True)},
     ),
-    retrieve=extend_schema(
-        summary="A booking item", responses={200: ItemSerializer, **_errors(404)}
-    ),
+    retrieve=extend_schema(summary="A booking item", responses={200: ItemSchema, **_errors(404)}),
     partial_update=extend_schema(
         summary="Change an item before it is confirmed",
         request=ItemUpdateSerializer,
-        responses={200: ItemSerializer, **_errors(400, 403, 404, 409)},
+        responses={200: ItemSchema, **_errors(400, 403, 404, 409)},
     ),
 )
 class BookingItemViewSet(CallerMixin, ApiViewSet):
@@ -361,7 +360,7 @@ class BookingItemViewSet(CallerMixin, ApiViewSet):
     @extend_schema(
         summary="Assign (or reassign) a vendor; staff only",
         request=AssignVendorSerializer,
-        responses={200: ItemSerializer, **_errors(400, 403, 404, 409)},
+        responses={200: ItemSchema, **_errors(400, 403, 404, 409)},
     )
     @action(detail=True, methods=["post"], url_path="assign-vendor")
     def assign_vendor(self, request: Request, pk: str) -> Response:
@@ -374,7 +373,7 @@ class BookingItemViewSet(CallerMixin, ApiViewSet):
     @extend_schema(
         summary="Accept (pending -> accepted); the assigned vendor or staff",
         request=None,
-        responses={200: ItemSerializer, **_errors(403, 404, 409)},
+        responses={200: ItemSchema, **_errors(403, 404, 409)},
     )
     @action(detail=True, methods=["post"])
     def accept(self, request: Request, pk: str) -> Response:
@@ -383,7 +382,7 @@ class BookingItemViewSet(CallerMixin, ApiViewSet):
     @extend_schema(
         summary="Decline with a reason (pending -> declined)",
         request=ReasonSerializer,
-        responses={200: ItemSerializer, **_errors(400, 403, 404, 409)},
+        responses={200: ItemSchema, **_errors(400, 403, 404, 409)},
     )
     @action(detail=True, methods=["post"])
     def decline(self, request: Request, pk: str) -> Response:
@@ -396,7 +395,7 @@ class BookingItemViewSet(CallerMixin, ApiViewSet):
     @extend_schema(
         summary="Confirm with the vendor's reference (accepted -> confirmed)",
         request=ConfirmSerializer,
-        responses={200: ItemSerializer, **_errors(400, 403, 404, 409)},
+        responses={200: ItemSchema, **_errors(400, 403, 404, 409)},
     )
     @action(detail=True, methods=["post"])
     def confirm(self, request: Request, pk: str) -> Response:

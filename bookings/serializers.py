@@ -18,7 +18,7 @@ from typing import Any
 
 from django.db import models
 from django.db.models.expressions import RawSQL
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from bookings.models import ZERO, Booking, BookingItem
@@ -149,8 +149,8 @@ class ApiModelSerializer(serializers.ModelSerializer):
 
 class TotalsSerializer(serializers.Serializer):
     sell = MoneyField(help_text="Sum of quantity x unit price of the live items.")
-    cost = MoneyField(help_text="Sum of quantity x unit cost of the live items (staff only).")
-    margin = MoneyField(help_text="sell - cost (staff only).")
+    cost = MoneyField(help_text="Sum of quantity x unit cost of the live items.")
+    margin = MoneyField(help_text="sell - cost.")
     commission = MoneyField(help_text="The broker's commission on sell.")
 
 
@@ -232,6 +232,55 @@ BOOKING_SERIALIZERS: dict[str, type[BookingSerializer]] = {
     STAFF: BookingSerializer,
     BROKER: BrokerBookingSerializer,
 }
+
+
+# --- the OpenAPI schema: one description for every kind of caller ----------------------
+
+
+def schema_serializer(
+    component: str,
+    shapes: dict[str, type[serializers.Serializer]],
+    nested: dict[str, serializers.Field] | None = None,
+) -> type[serializers.Serializer]:
+    """For the OpenAPI schema only, never to render: every field of ``shapes`` (the
+    per-caller serializers); a field not every kind of caller gets is optional, so a
+    broker's response (no costs) matches the same schema as staff's."""
+    nested = nested or {}
+    field_sets = {kind: shape().fields for kind, shape in shapes.items()}
+    common = set.intersection(*(set(fields) for fields in field_sets.values()))
+    attrs: dict[str, Any] = {}
+    for fields in field_sets.values():
+        for name, field in fields.items():
+            if name in attrs:
+                continue
+            if name in nested:
+                attrs[name] = nested[name]
+                continue
+            # A fresh field from the same arguments (DRF re-creates declared fields from
+            # them for every serializer instance, so the change must be in the arguments).
+            kwargs = dict(field._kwargs)
+            if name not in common:
+                seen_by = [kind for kind, fields in field_sets.items() if name in fields]
+                note = f"Shown to {' and '.join(seen_by)} callers only."
+                help_text = f"{kwargs['help_text']} {note}" if kwargs.get("help_text") else note
+                kwargs.update(read_only=False, required=False, help_text=help_text)
+            attrs[name] = type(field)(*field._args, **kwargs)
+    schema_class = type(f"{component}Schema", (serializers.Serializer,), attrs)
+    return extend_schema_serializer(component_name=component)(schema_class)
+
+
+TotalsSchema = schema_serializer(
+    "Totals", {STAFF: TotalsSerializer, BROKER: BrokerTotalsSerializer}
+)
+ItemSchema = schema_serializer("BookingItem", ITEM_SERIALIZERS)
+BookingSchema = schema_serializer(
+    "Booking",
+    BOOKING_SERIALIZERS,
+    nested={
+        "items": ItemSchema(many=True, read_only=True),
+        "totals": TotalsSchema(read_only=True),
+    },
+)
 
 
 # --- the list path: the same shape from plain rows -----------------------------------

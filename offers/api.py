@@ -25,6 +25,7 @@ from offers.models import Offer, OfferLine
 from offers.serializers import (
     OFFER_SERIALIZERS,
     OfferInputSerializer,
+    OfferSchema,
     OfferSerializer,
     OfferUpdateSerializer,
     OptionalReasonSerializer,
@@ -35,18 +36,18 @@ from offers.serializers import (
     list=extend_schema(
         summary="List offers",
         description="Staff see every offer; a broker its own, once sent.",
-        responses={200: OfferSerializer(many=True)},
+        responses={200: OfferSchema(many=True)},
     ),
-    retrieve=extend_schema(summary="An offer", responses={200: OfferSerializer, **_errors(404)}),
+    retrieve=extend_schema(summary="An offer", responses={200: OfferSchema, **_errors(404)}),
     create=extend_schema(
         summary="Create a draft offer (with lines); staff only",
         request=OfferInputSerializer,
-        responses={201: OfferSerializer, **_errors(400, 403)},
+        responses={201: OfferSchema, **_errors(400, 403)},
     ),
     partial_update=extend_schema(
         summary="Change a draft offer; staff only",
         request=OfferUpdateSerializer,
-        responses={200: OfferSerializer, **_errors(400, 403, 404, 409)},
+        responses={200: OfferSchema, **_errors(400, 403, 404, 409)},
     ),
 )
 class OfferViewSet(CallerMixin, ApiViewSet):
@@ -115,7 +116,7 @@ class OfferViewSet(CallerMixin, ApiViewSet):
     @extend_schema(
         summary="Send a draft to the broker or customer (draft -> sent); staff only",
         request=None,
-        responses={200: OfferSerializer, **_errors(400, 403, 404, 409)},
+        responses={200: OfferSchema, **_errors(400, 403, 404, 409)},
     )
     @action(detail=True, methods=["post"])
     def send(self, request: Request, reference: str) -> Response:
@@ -124,7 +125,7 @@ class OfferViewSet(CallerMixin, ApiViewSet):
     @extend_schema(
         summary="Accept (sent -> accepted): creates the booking, given as `booking`",
         request=None,
-        responses={200: OfferSerializer, **_errors(403, 404, 409)},
+        responses={200: OfferSchema, **_errors(403, 404, 409)},
     )
     @action(detail=True, methods=["post"])
     def accept(self, request: Request, reference: str) -> Response:
@@ -133,7 +134,7 @@ class OfferViewSet(CallerMixin, ApiViewSet):
     @extend_schema(
         summary="Decline (sent -> declined), optionally with a reason",
         request=OptionalReasonSerializer,
-        responses={200: OfferSerializer, **_errors(400, 403, 404, 409)},
+        responses={200: OfferSchema, **_errors(400, 403, 404, 409)},
     )
     @action(detail=True, methods=["post"])
     def decline(self, request: Request, reference: str) -> Response:
@@ -146,7 +147,7 @@ class OfferViewSet(CallerMixin, ApiViewSet):
     @extend_schema(
         summary="Withdraw a draft or sent offer; staff only",
         request=OptionalReasonSerializer,
-        responses={200: OfferSerializer, **_errors(400, 403, 404, 409)},
+        responses={200: OfferSchema, **_errors(400, 403, 404, 409)},
     )
     @action(detail=True, methods=["post"])
     def withdraw(self, request: Request, reference: str) -> Response:

@@ -18,8 +18,10 @@ from bookings.serializers import (
     STAFF,
     ApiModelSerializer,
     BrokerTotalsSerializer,
+    TotalsSchema,
     TotalsSerializer,
     check_dates,
+    schema_serializer,
     totals_dict,
 )
 from offers.models import Offer, OfferLine
@@ -91,7 +93,7 @@ class OfferSerializer(ApiModelSerializer):
     """An offer as staff see it; ``booking`` is the reference of the booking it became."""
 
     broker = serializers.IntegerField(source="broker_id", read_only=True, allow_null=True)
-    booking = serializers.SlugRelatedField(slug_field="reference", read_only=True, allow_null=True)
+    booking = serializers.CharField(source="booking.reference", read_only=True, allow_null=True)
     customer_email = serializers.CharField(read_only=True)  # may be blank: no email format
     lines = LineSerializer(many=True, read_only=True)
     totals = serializers.SerializerMethodField()
@@ -182,3 +184,13 @@ class OfferInputSerializer(OfferUpdateSerializer):
 
 class OptionalReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+
+# --- the OpenAPI schema (see bookings.serializers.schema_serializer) ------------------
+
+LineSchema = schema_serializer("OfferLine", {STAFF: LineSerializer, BROKER: BrokerLineSerializer})
+OfferSchema = schema_serializer(
+    "Offer",
+    OFFER_SERIALIZERS,
+    nested={"lines": LineSchema(many=True, read_only=True), "totals": TotalsSchema(read_only=True)},
+)

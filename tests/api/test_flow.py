@@ -1,7 +1,8 @@
 """The integrator's whole flow, every call through the API with keys: create a vendor and
 a broker, create and submit a booking, assign and confirm its items, approve it, and
 accept an offer. Keys for the partners come from ``manage.py create_api_key``, as an
-integrator would be given them."""
+integrator would be given them. tests/api/test_schemathesis.py replays this flow with
+every response validated against the published OpenAPI schema."""
 
 from __future__ import annotations
 
