@@ -271,8 +271,7 @@ class BookingViewSet(CallerMixin, ApiViewSet):
     @action(detail=True, methods=["get"], pagination_class=ApiPagination)
     def items(self, request: Request, reference: str) -> Response:
         booking = self._booking()
-        items = BookingItem.objects.filter(booking=booking).order_by("start", "id")
-        page = self.paginate_queryset(items)
+        page = self.paginate_queryset(selectors.booking_items(booking=booking))
         page = page or []  # the pagination class always pages; this only satisfies typing
         for item in page:
             item.booking = booking

@@ -145,6 +145,11 @@ def booking_get_visible(*, actor: Actor, reference: str) -> Booking:
     )
 
 
+def booking_items(*, booking: Booking) -> QuerySet[BookingItem]:
+    """The items of a booking already fetched through one of the selectors above."""
+    return BookingItem.objects.filter(booking=booking).order_by("start", "id")
+
+
 def items_visible(*, actor: Actor) -> QuerySet[BookingItem]:
     if actor.vendor is not None:
         return items_for_vendor(vendor=actor.vendor)
