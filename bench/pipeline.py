@@ -5,8 +5,8 @@
 
 Under the caller's settings (``bench.run`` gives production settings on the bench
 database). Starts the local SMTP and WhatsApp Cloud API stand-ins
-(tests/notifications/standins.py) on loopback, and a real ``manage.py qcluster``
-(ORM broker, the repository's Q_CLUSTER) configured to send to them. Then:
+(tests/notifications/standins.py) on loopback, and the real worker process (``bin/worker``:
+``manage.py qcluster``, ORM broker, the repository's Q_CLUSTER) configured to send to them. Then:
 
 1. burst: ``count`` notifications (half email, half WhatsApp) recorded through
    ``notifications.services.notify`` in one transaction; deliveries per second from
@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -61,8 +62,9 @@ class Worker:
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         self.log_path = log_path
         self._log = log_path.open("wb")
-        self.popen = subprocess.Popen(
-            [sys.executable, "manage.py", "qcluster"],
+        self.popen = subprocess.Popen(  # noqa: S603 - a fixed argument list
+            # The production worker's own start command (its Q_WORKERS default too).
+            [str(ROOT / "bin" / "worker")],
             cwd=ROOT,
             env=env,
             stdout=self._log,
@@ -284,6 +286,13 @@ class Pipeline:
         }
 
 
+def worker_default_q_workers() -> int | None:
+    """Q_WORKERS as bin/worker sets it when the environment does not (for the report)."""
+    text = (ROOT / "bin" / "worker").read_text()
+    match = re.search(r'Q_WORKERS="\$\{Q_WORKERS:-(\d+)\}"', text)
+    return int(match.group(1)) if match else None
+
+
 def clear_leftovers() -> dict[str, int]:
     """Rows and queued tasks of earlier pipeline runs (an interrupted one included)."""
     from django.db import transaction
@@ -362,12 +371,15 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("mail.log").setLevel(logging.WARNING)
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
-    worker_env = {**os.environ, "PROCESS_ROLE": "worker"}
+    worker_env = {**os.environ, "PROCESS_ROLE": "worker", "PYTHON": sys.executable}
     result: dict[str, Any] = {
         "count": args.count,
         "mode": "quick" if args.quick else "full",
         "broker": "redis" if getattr(settings, "REDIS_URL", "") else "orm",
-        "q_workers": settings.Q_CLUSTER["workers"],
+        # bin/worker's default unless the caller set Q_WORKERS.
+        "q_workers": int(os.environ["Q_WORKERS"])
+        if os.environ.get("Q_WORKERS")
+        else worker_default_q_workers(),
         "poll_seconds": settings.Q_CLUSTER.get("poll"),
     }
     run_id = f"{os.getpid()}{int(time.time())}"
