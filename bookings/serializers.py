@@ -11,6 +11,7 @@ together object by object, for every caller kind.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -400,6 +401,7 @@ def _pg_value(alias: str, name: str) -> str:
     return f"{column}::text" if name in _PG_MONEY else column
 
 
+@functools.cache
 def pg_booking_json_sql(kind: str) -> str:
     """A correlated subquery: the booking as ``BOOKING_SERIALIZERS[kind]`` renders it,
     as JSON text. Built from this module's constant names only: no input reaches it."""
