@@ -94,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-fail-every", type=int, default=9)
     parser.add_argument("--api-429-every", type=int, default=13)
     parser.add_argument("--no-kill", action="store_true")
+    parser.add_argument("--q-workers", type=int, default=2)
     args = parser.parse_args(argv)
 
     env = {
@@ -151,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         smtp_port=smtp.port,
         api_url=api.url,
         redis_url=args.redis,
+        Q_WORKERS=str(args.q_workers),
         NOTIFICATION_SWEEP_GRACE="30",
         NOTIFICATION_RETRY_DELAY="1",
         NOTIFICATION_RETRY_MAX_DELAY="5",
