@@ -3,10 +3,12 @@ withdraw; ``booking`` is the reference of the booking an accepted offer became."
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from bookings.models import Booking
@@ -271,3 +273,32 @@ def test_vendor_sees_no_offers(vendor_client: Any) -> None:
     offer = make_offer(status=Offer.Status.SENT)
     assert vendor_client.get(URL).json()["count"] == 0
     assert vendor_client.get(f"{URL}{offer.reference}/").status_code == 404
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_accepts_make_one_booking(make_key: Any, broker: Any) -> None:
+    """Two accepts of one offer at the same moment (a retried call without an
+    Idempotency-Key): the row lock serialises them, one wins, the other is a 409."""
+    offer = make_offer(broker, Offer.Status.SENT)
+    _, raw = make_key(broker=broker)
+    barrier = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def accept() -> None:
+        try:
+            client = key_client(raw)
+            barrier.wait(10)
+            statuses.append(client.post(f"{URL}{offer.reference}/accept/").status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=accept) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(statuses) == [200, 409]
+    assert Booking.objects.count() == 1
+    offer.refresh_from_db()
+    assert offer.booking is not None
