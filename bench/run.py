@@ -80,7 +80,7 @@ class Profile:
     compare_workers: bool
 
 
-FULL = Profile("full", 2000, 8, 3, 50, 30, 1000, 20_000, 8, 1000, 50, True)
+FULL = Profile("full", 2000, 5, 5, 50, 30, 1000, 20_000, 8, 1000, 50, True)
 QUICK = Profile("quick", 200, 1, 1, 20, 2, 60, 300, 4, 50, 50, False)
 
 
@@ -312,11 +312,8 @@ class Bench:
         self.processes: list[Process] = []
         self.results: dict[str, Any] = {"figures": [], "details": {}, "notes": []}
         self.seed: dict[str, Any] = {}
-        self.web_config = {
-            "WEB_WORKER_CLASS": "gthread",
-            "WEB_CONCURRENCY": "2",
-            "WEB_THREADS": "4",
-        }
+        # gunicorn.conf.py's own choice, read once the environment is known (run()).
+        self.web_config: dict[str, str] = {}
 
     # environment shared by every process of the run: production settings on loopback
     def env(self, **extra: str) -> dict[str, str]:
@@ -525,9 +522,18 @@ class Bench:
             "rounds": dict(rounds),
         }
         for name, runs in rounds.items():
-            summary[f"{name}_rps"] = round(sorted(r["rps"] for r in runs)[len(runs) // 2], 1)
-        if "api_rps" in summary and summary["baseline_rps"]:
-            summary["ratio"] = round(summary["api_rps"] / summary["baseline_rps"], 3)
+            summary[f"{name}_rps"] = round(_median([r["rps"] for r in runs]), 1)
+        if "api" in rounds:
+            # Each round's API run follows its baseline run within seconds, so the
+            # machine's load (shared) swings less within a round than across rounds:
+            # the median of the rounds' ratios is the figure.
+            ratios = [
+                a["rps"] / b["rps"]
+                for b, a in zip(rounds["baseline"], rounds["api"], strict=True)
+                if b["rps"]
+            ]
+            summary["round_ratios"] = [round(r, 3) for r in ratios]
+            summary["ratio"] = round(_median(ratios), 3) if ratios else None
         if label:
             summary["label"] = label
         return summary
@@ -794,6 +800,7 @@ class Bench:
             "skipped_requests": skipped,
             "rss_mib_after_warmup": {str(k): v for k, v in rss_warm.items()},
             "rss_mib_at_end": {str(k): v for k, v in rss_end.items()},
+            "rss_total_mib": round(sum(v or 0 for v in rss_end.values()), 1),
             "rss_growth_mib": growth,
             "workers_recycled": recycled,
             "connections": connections,
@@ -895,9 +902,41 @@ class Bench:
             once["ok"] and data["worker_stop"]["clean"],
         )
 
-    def compare_workers(self, gthread: dict[str, Any]) -> None:
-        """The same throughput with sync workers (2 x cores + 1), to choose the class."""
-        web = self.start_web("web-sync", WEB_WORKER_CLASS="sync", WEB_CONCURRENCY="5")
+    def read_web_config(self) -> dict[str, str]:
+        """The worker class, workers and threads gunicorn.conf.py gives under this run's
+        environment (what `bin/web` would start)."""
+        code = (
+            "import json, runpy; c = runpy.run_path('gunicorn.conf.py'); "
+            "print(json.dumps({'WEB_WORKER_CLASS': c['worker_class'], "
+            "'WEB_CONCURRENCY': str(c['workers']), 'WEB_THREADS': str(c['threads'])}))"
+        )
+        done = subprocess.run(  # noqa: S603
+            [PYTHON, "-c", code],
+            cwd=ROOT,
+            env=self.env(PROCESS_ROLE="web"),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    @staticmethod
+    def _label(config: dict[str, str]) -> str:
+        if config["WEB_WORKER_CLASS"] == "sync":
+            return f"sync x{config['WEB_CONCURRENCY']}"
+        return f"{config['WEB_WORKER_CLASS']} {config['WEB_CONCURRENCY']}x{config['WEB_THREADS']}"
+
+    def compare_workers(self, chosen: dict[str, Any]) -> None:
+        """The same throughput with the other worker class, to choose between them:
+        sync with 2 x cores + 1 processes, or gthread with 2 processes x 4 threads."""
+        if self.web_config["WEB_WORKER_CLASS"] == "sync":
+            other = {"WEB_WORKER_CLASS": "gthread", "WEB_CONCURRENCY": "2", "WEB_THREADS": "4"}
+        else:
+            workers = str(2 * (os.cpu_count() or 1) + 1)
+            other = {"WEB_WORKER_CLASS": "sync", "WEB_CONCURRENCY": workers, "WEB_THREADS": "1"}
+        label = self._label(other)
+        web = self.start_web("web-other", **other)
         try:
             path, headers = (
                 (API_LIST, self.api_headers())
@@ -905,12 +944,20 @@ class Bench:
                 else ("/readyz", {})
             )
             self.wait_for(web, path, headers, limit=60)
-            sync = self.throughput(label="sync x5")
+            measured = self.throughput(label=label)
+            rss = [rss_mib(pid) for pid in children(web.pid)]
         finally:
-            self.results["details"]["stops"]["web-sync"] = web.stop()
+            self.results["details"]["stops"]["web-other"] = web.stop()
+        keys = ("baseline_rps", "api_rps", "ratio")
         self.results["details"]["worker_class_comparison"] = {
-            "gthread 2x4": {k: gthread.get(k) for k in ("baseline_rps", "api_rps", "ratio")},
-            "sync x5": {k: sync.get(k) for k in ("baseline_rps", "api_rps", "ratio")},
+            f"{self._label(self.web_config)} (gunicorn.conf.py)": {
+                **{k: chosen.get(k) for k in keys},
+                "rss_mib_total": self.results["details"].get("soak", {}).get("rss_total_mib"),
+            },
+            label: {
+                **{k: measured.get(k) for k in keys},
+                "rss_mib_total": round(sum(r or 0 for r in rss), 1),
+            },
         }
 
     # -- the whole run -------------------------------------------------------------------
@@ -929,6 +976,7 @@ class Bench:
     def run(self) -> dict[str, Any]:
         p = self.profile
         started = time.perf_counter()
+        self.web_config = self.read_web_config()
         self.results.update(
             {
                 "mode": p.name,
@@ -961,7 +1009,7 @@ class Bench:
             with self.step("throughput"):
                 tp = self.throughput()
             details["throughput"] = tp
-            if "ratio" in tp:
+            if tp.get("ratio") is not None:
                 self.figure(
                     "API throughput ratio (api / baseline)",
                     tp["ratio"],
@@ -1017,6 +1065,14 @@ class Bench:
             print(f"logs kept in {self.tmp}", file=sys.stderr)
         else:
             shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def _interleave(n: int) -> Iterator[int]:
