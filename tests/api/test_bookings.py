@@ -534,3 +534,22 @@ def test_pagination_edges(agent_client: Any) -> None:
     for bad in (4, 0, -1, "x"):
         response = agent_client.get(URL, {"page_size": 2, "page": bad})
         assert response.status_code == 404, bad
+
+
+@pytest.mark.parametrize(
+    ("action", "data"),
+    [("submit", {}), ("approve", {}), ("cancel", {"reason": "x"})],
+)
+def test_actions_need_the_staff_permission(staff_client: Any, action: str, data: dict) -> None:
+    booking = make_booking(
+        status=Booking.Status.PENDING_APPROVAL if action == "approve" else "draft"
+    )
+    client = staff_client(["bookings.view_booking", "bookings.view_bookingitem"])
+    audited = AuditEntry.objects.count()
+    response = client.post(f"{URL}{booking.reference}/{action}/", data, format="json")
+    assert response.status_code == 403
+    assert set(response.json()) == {"detail", "code"}
+    before = booking.status
+    booking.refresh_from_db()
+    assert booking.status == before
+    assert AuditEntry.objects.count() == audited

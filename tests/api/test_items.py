@@ -285,3 +285,24 @@ def test_last_confirmation_confirms_the_approved_booking(vendor_client: Any, ven
     assert response.status_code == 200
     item.booking.refresh_from_db()
     assert item.booking.status == "confirmed"
+
+
+@pytest.mark.parametrize(
+    ("action", "answer", "data"),
+    [
+        ("accept", "pending", {}),
+        ("decline", "pending", {"reason": "Full"}),
+        ("confirm", "accepted", {"vendor_reference": "R-1"}),
+    ],
+)
+def test_answers_need_the_staff_permission(
+    staff_client: Any, vendor: Any, action: str, answer: str, data: dict
+) -> None:
+    item = make_item(vendor, answer)
+    client = staff_client(["bookings.view_bookingitem"])
+    audited = AuditEntry.objects.count()
+    response = client.post(f"{URL}{item.pk}/{action}/", data)
+    assert response.status_code == 403
+    item.refresh_from_db()
+    assert item.vendor_status == answer
+    assert AuditEntry.objects.count() == audited

@@ -302,3 +302,19 @@ def test_simultaneous_accepts_make_one_booking(make_key: Any, broker: Any) -> No
     assert Booking.objects.count() == 1
     offer.refresh_from_db()
     assert offer.booking is not None
+
+
+@pytest.mark.parametrize(
+    ("action", "status"),
+    [("send", "draft"), ("accept", "sent"), ("decline", "sent"), ("withdraw", "sent")],
+)
+def test_actions_need_the_staff_permission(
+    staff_client: Any, broker: Any, action: str, status: str
+) -> None:
+    offer = make_offer(broker, status)
+    client = staff_client(["offers.view_offer"])
+    response = client.post(f"{URL}{offer.reference}/{action}/")
+    assert response.status_code == 403
+    offer.refresh_from_db()
+    assert offer.status == status
+    assert Booking.objects.count() == 0
