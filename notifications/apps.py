@@ -1,3 +1,4 @@
+import sys
 from typing import Any
 
 from django.apps import AppConfig, apps
@@ -26,6 +27,10 @@ class NotificationsConfig(AppConfig):
     name = "notifications"
 
     def ready(self) -> None:
+        if "qcluster" in sys.argv[1:2]:
+            from notifications import cluster_signals
+
+            cluster_signals.install()
         # After django_q's post_migrate: every app has migrated by then.
         post_migrate.connect(
             create_schedules,

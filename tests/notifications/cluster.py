@@ -124,12 +124,16 @@ class QCluster:
         except AssertionError as exc:
             raise AssertionError(f"{exc}\n--- qcluster log ---\n{self.output()[-3000:]}") from None
 
-    def terminate(self, timeout: float = 20.0) -> tuple[int, float]:
-        """SIGTERM to the cluster's main process (as ``docker stop`` or a supervisor sends
-        it); returns its exit code and how long it took to stop."""
+    def terminate(self, timeout: float = 20.0, *, group: bool = False) -> tuple[int, float]:
+        """SIGTERM to the cluster's main process (``docker stop``, Kubernetes), or with
+        ``group`` to every process of it (systemd, Heroku, ``timeout``); returns the exit
+        code and how long the cluster took to stop."""
         assert self.process is not None
         started = time.monotonic()
-        self.process.send_signal(signal.SIGTERM)
+        if group:
+            os.killpg(self.process.pid, signal.SIGTERM)
+        else:
+            self.process.send_signal(signal.SIGTERM)
         code = self.process.wait(timeout)
         return code, time.monotonic() - started
 

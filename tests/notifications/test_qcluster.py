@@ -63,6 +63,20 @@ def all_sent(ids: list[int]) -> bool:
     return Notification.objects.filter(pk__in=ids, status=S.SENT).count() == len(ids)
 
 
+@pytest.fixture(autouse=True)
+def _cache_table(django_db_blocker: Any) -> None:
+    """The cluster keeps its stats in the database cache, as in production."""
+    from django.core.management import call_command
+    from django.test import override_settings
+
+    db_cache = {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "django_cache",
+    }
+    with override_settings(CACHES={"default": db_cache}):
+        call_command("createcachetable", verbosity=0)
+
+
 @pytest.fixture
 def standins() -> Any:
     smtp, api = SmtpStandIn().start(), CloudApiStandIn().start()
@@ -71,7 +85,10 @@ def standins() -> Any:
     smtp.stop()
 
 
-def test_qcluster_delivers_every_row_once_and_stops_cleanly_on_sigterm(standins: Any) -> None:
+@pytest.mark.parametrize("to", ["main", "group"])
+def test_qcluster_delivers_every_row_once_and_stops_cleanly_on_sigterm(
+    standins: Any, to: str
+) -> None:
     smtp, api = standins
     # A slow provider, so SIGTERM lands while messages are in flight.
     api.state.responder = lambda request, number: time.sleep(0.15)
@@ -79,12 +96,13 @@ def test_qcluster_delivers_every_row_once_and_stops_cleanly_on_sigterm(standins:
     env = cluster_env(smtp_port=smtp.port, api_url=api.url)
     with running_cluster(env) as cluster:
         cluster.wait_for(lambda: len(api.state.requests) >= 5, timeout=20, what="deliveries")
-        code, took = cluster.terminate(timeout=20)
+        code, took = cluster.terminate(timeout=20, group=to == "group")
         assert code == 0, cluster.output()[-3000:]
         # Bounded: the workers finish what they hold (a few tasks), then stop.
         assert took < 15, took
         log = cluster.output()
     assert "has stopped" in log
+    assert " ERROR " not in log and "Traceback" not in log, log
     # Nothing claimed was dropped: whatever a worker took was finished and recorded.
     assert Notification.objects.filter(pk__in=ids, status=S.SENDING).count() == 0
     assert DeliveryAttempt.objects.filter(notification_id__in=ids, finished_at=None).count() == 0
