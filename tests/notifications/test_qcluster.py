@@ -170,3 +170,67 @@ def test_qcluster_killed_mid_send_and_restarted_delivers_everything_exactly_once
             .values_list("outcome", flat=True)
         )
         assert outcomes == ["lost", "sent"]
+
+
+def group_processes(pgid: int) -> list[int]:
+    """Live (not zombie) processes of the cluster's process group."""
+    import os
+
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            found.append(int(entry))
+    return found
+
+
+def test_a_task_past_its_timeout_is_retried_and_its_worker_replaced(standins: Any) -> None:
+    """The provider never answers: django-q2 stops the task at Q_TIMEOUT, the row is
+    scheduled for a retry (not left 'sending'), the worker is replaced and no worker
+    is left over."""
+    smtp, api = standins
+    api.state.responder = lambda request, number: HANG if number == 1 else None
+    ids = record_and_enqueue(6)
+    env = cluster_env(
+        smtp_port=smtp.port,
+        api_url=api.url,
+        Q_TIMEOUT="2",
+        Q_RETRY="12",
+        NOTIFICATION_CLAIM_STALE_AFTER="7",
+        WHATSAPP_READ_TIMEOUT="20",  # longer than the task may take
+    )
+    with running_cluster(env) as cluster:
+        cluster.wait_for(
+            lambda: Notification.objects.filter(pk__in=ids, status=S.SENT).count() == 5,
+            timeout=30,
+            what="the other rows sent",
+        )
+        timed_out = cluster.wait_for(
+            lambda: Notification.objects.filter(pk__in=ids, attempts=1, status=S.PENDING).first(),
+            timeout=15,
+            what="the timed-out row back to pending",
+        )
+        assert timed_out.last_error == "Timed out (task timeout)."
+        cluster.wait_for(
+            lambda: "reincarnated worker" in cluster.output(), timeout=15, what="a new worker"
+        )
+        # main, sentinel, monitor, pusher and Q_WORKERS workers: no worker left over.
+        cluster.wait_for(
+            lambda: len(group_processes(cluster.pid)) == 4 + int(env["Q_WORKERS"]),
+            timeout=10,
+            what="the timed-out worker gone",
+        )
+        code, _ = cluster.terminate(timeout=20)
+        assert code == 0
+    api.state.release.set()
+    assert received_total(smtp, api) == 5
+
+
+def received_total(smtp: SmtpStandIn, api: CloudApiStandIn) -> int:
+    return sum(received(smtp, api).values())
