@@ -364,12 +364,12 @@ class Bench:
         self.processes.append(process)
         return process
 
-    def start_web(self, name: str = "web", **config: str) -> Process:
+    def start_web(self, name: str = "web", port: int | None = None, **config: str) -> Process:
         env = {**self.web_config, **config}
         return self.start(
             name,
             [PYTHON, "-m", "gunicorn", "-c", "gunicorn.conf.py"],
-            PORT=str(self.port),
+            PORT=str(port or self.port),
             HOST=HOST,
             PROCESS_ROLE="web",
             # The soak measures growth, so recycling must not hide it.
@@ -377,9 +377,14 @@ class Bench:
             **env,
         )
 
-    def client(self, *, keep_cookies: bool = False, **headers: str) -> Client:
+    def client(
+        self, *, keep_cookies: bool = False, port: int | None = None, **headers: str
+    ) -> Client:
         return Client(
-            HOST, self.port, {"X-Forwarded-Proto": "https", **headers}, keep_cookies=keep_cookies
+            HOST,
+            port or self.port,
+            {"X-Forwarded-Proto": "https", **headers},
+            keep_cookies=keep_cookies,
         )
 
     def api_headers(self, key: str | None = None) -> dict[str, str]:
@@ -438,13 +443,20 @@ class Bench:
             "seconds": round(time.perf_counter() - started, 2),
         }
 
-    def wait_for(self, process: Process, path: str, headers: dict[str, str], limit: float) -> float:
+    def wait_for(
+        self,
+        process: Process,
+        path: str,
+        headers: dict[str, str],
+        limit: float,
+        port: int | None = None,
+    ) -> float:
         """Seconds from the process start to the first 200 on ``path``."""
         deadline = time.perf_counter() + limit
         while time.perf_counter() < deadline:
             if not process.alive():
                 raise RuntimeError(f"{process.name} exited:\n{process.tail()}")
-            client = self.client(**headers)
+            client = self.client(port=port, **headers)
             try:
                 if client.request("GET", path).status == 200:
                     return time.perf_counter() - process.started
@@ -491,56 +503,67 @@ class Bench:
             return False
         return done.returncode == 0
 
-    def throughput(self, *, label: str = "") -> dict[str, Any]:
-        """Interleaved rounds of baseline and API, same server; medians and ratio."""
+    def throughput(self, servers: dict[str, int] | None = None) -> dict[str, Any]:
+        """Interleaved rounds of baseline and API on each server; medians and ratios.
+
+        ``servers`` maps a label to a port; the first is the repository's configuration,
+        a second (the other worker class) is measured in the same rounds, so both see
+        the same swings of a shared machine's load.
+        """
         p = self.profile
+        servers = servers or {self._label(self.web_config): self.port}
         headers = {"X-Forwarded-Proto": "https"}
-        targets = {"baseline": (BASELINE, headers)}
+        kinds = {"baseline": (BASELINE, headers)}
         if self.results["details"].get("api_available"):
-            targets["api"] = (API_LIST, {**headers, **self.api_headers()})
+            kinds["api"] = (API_LIST, {**headers, **self.api_headers()})
         use_wrk = loadgen.wrk_available()
-        rounds: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        # Warm both paths (imports, plans, connections) before measuring.
-        for path, h in targets.values():
-            self._python_throughput(path, h, seconds=min(1.0, p.throughput_seconds))
+        rounds: dict[str, dict[str, list[dict[str, Any]]]] = {
+            label: defaultdict(list) for label in servers
+        }
+        # Warm every path (imports, plans, connections) before measuring.
+        for port in servers.values():
+            for path, h in kinds.values():
+                self._python_throughput(path, h, seconds=min(1.0, p.throughput_seconds), port=port)
         for _ in range(p.throughput_rounds):
-            for name, (path, h) in targets.items():
-                if use_wrk:
-                    result = loadgen.wrk_throughput(
-                        url=f"http://{HOST}:{self.port}{path}",
-                        headers=h,
-                        seconds=p.throughput_seconds,
-                    )
-                else:
-                    result = self._python_throughput(path, h, seconds=p.throughput_seconds)
-                if result.get("non_2xx") or result.get("socket_errors"):
-                    raise RuntimeError(f"{name} answered errors under load: {result}")
-                rounds[name].append(result)
+            for label, port in servers.items():
+                for kind, (path, h) in kinds.items():
+                    if use_wrk:
+                        result = loadgen.wrk_throughput(
+                            url=f"http://{HOST}:{port}{path}",
+                            headers=h,
+                            seconds=p.throughput_seconds,
+                        )
+                    else:
+                        result = self._python_throughput(
+                            path, h, seconds=p.throughput_seconds, port=port
+                        )
+                    if result.get("non_2xx") or result.get("socket_errors"):
+                        raise RuntimeError(f"{label} {kind} answered errors under load: {result}")
+                    rounds[label][kind].append(result)
+        per_server = {label: _rates(runs) for label, runs in rounds.items()}
+        chosen, *others = servers
         summary: dict[str, Any] = {
             "load_generator": "wrk -t2 -c8" if use_wrk else "python, 8 connections",
             "seconds_per_round": p.throughput_seconds,
-            "rounds": dict(rounds),
+            "server": chosen,
+            **per_server[chosen],
+            "rounds": {label: dict(runs) for label, runs in rounds.items()},
         }
-        for name, runs in rounds.items():
-            summary[f"{name}_rps"] = round(_median([r["rps"] for r in runs]), 1)
-        if "api" in rounds:
-            # Each round's API run follows its baseline run within seconds, so the
-            # machine's load (shared) swings less within a round than across rounds:
-            # the median of the rounds' ratios is the figure.
-            ratios = [
-                a["rps"] / b["rps"]
-                for b, a in zip(rounds["baseline"], rounds["api"], strict=True)
-                if b["rps"]
-            ]
-            summary["round_ratios"] = [round(r, 3) for r in ratios]
-            summary["ratio"] = round(_median(ratios), 3) if ratios else None
-        if label:
-            summary["label"] = label
+        for other in others:
+            comparison = {"chosen": chosen, chosen: per_server[chosen], other: per_server[other]}
+            for kind in kinds:
+                # Per round, the other server's rate over the chosen one's.
+                pairs = zip(rounds[chosen][kind], rounds[other][kind], strict=True)
+                ratios = [o["rps"] / c["rps"] for c, o in pairs if c["rps"]]
+                comparison[f"{kind}_other_over_chosen"] = round(_median(ratios), 3)
+            summary.setdefault("comparison", {})[other] = comparison
         return summary
 
-    def _python_throughput(self, path: str, headers: dict[str, str], *, seconds: float) -> dict:
+    def _python_throughput(
+        self, path: str, headers: dict[str, str], *, seconds: float, port: int | None = None
+    ) -> dict:
         stats = loadgen.closed_loop(
-            make_client=lambda: self.client(**headers),
+            make_client=lambda: self.client(port=port, **headers),
             plan=[("get", lambda c: c.request("GET", path))],
             concurrency=8,
             duration=seconds,
@@ -927,38 +950,25 @@ class Bench:
             return f"sync x{config['WEB_CONCURRENCY']}"
         return f"{config['WEB_WORKER_CLASS']} {config['WEB_CONCURRENCY']}x{config['WEB_THREADS']}"
 
-    def compare_workers(self, chosen: dict[str, Any]) -> None:
-        """The same throughput with the other worker class, to choose between them:
-        sync with 2 x cores + 1 processes, or gthread with 2 processes x 4 threads."""
+    def other_web_config(self) -> dict[str, str]:
+        """The worker class gunicorn.conf.py did not choose, to compare against: sync
+        with 2 x cores + 1 processes, or gthread with 2 processes x 4 threads."""
         if self.web_config["WEB_WORKER_CLASS"] == "sync":
-            other = {"WEB_WORKER_CLASS": "gthread", "WEB_CONCURRENCY": "2", "WEB_THREADS": "4"}
-        else:
-            workers = str(2 * (os.cpu_count() or 1) + 1)
-            other = {"WEB_WORKER_CLASS": "sync", "WEB_CONCURRENCY": workers, "WEB_THREADS": "1"}
-        label = self._label(other)
-        web = self.start_web("web-other", **other)
-        try:
-            path, headers = (
-                (API_LIST, self.api_headers())
-                if self.results["details"].get("api_available")
-                else ("/readyz", {})
-            )
-            self.wait_for(web, path, headers, limit=60)
-            measured = self.throughput(label=label)
-            rss = [rss_mib(pid) for pid in children(web.pid)]
-        finally:
-            self.results["details"]["stops"]["web-other"] = web.stop()
-        keys = ("baseline_rps", "api_rps", "ratio")
-        self.results["details"]["worker_class_comparison"] = {
-            f"{self._label(self.web_config)} (gunicorn.conf.py)": {
-                **{k: chosen.get(k) for k in keys},
-                "rss_mib_total": self.results["details"].get("soak", {}).get("rss_total_mib"),
-            },
-            label: {
-                **{k: measured.get(k) for k in keys},
-                "rss_mib_total": round(sum(r or 0 for r in rss), 1),
-            },
-        }
+            return {"WEB_WORKER_CLASS": "gthread", "WEB_CONCURRENCY": "2", "WEB_THREADS": "4"}
+        workers = str(2 * (os.cpu_count() or 1) + 1)
+        return {"WEB_WORKER_CLASS": "sync", "WEB_CONCURRENCY": workers, "WEB_THREADS": "1"}
+
+    def start_other_web(self) -> tuple[Process, str, int]:
+        other = self.other_web_config()
+        port = self.port + 1
+        web = self.start_web("web-other", port=port, **other)
+        path, headers = (
+            (API_LIST, self.api_headers())
+            if self.results["details"].get("api_available")
+            else ("/readyz", {})
+        )
+        self.wait_for(web, path, headers, limit=60, port=port)
+        return web, self._label(other), port
 
     # -- the whole run -------------------------------------------------------------------
 
@@ -1007,7 +1017,24 @@ class Bench:
             if not details["api_available"]:
                 self.results["notes"].append("/api/v1/bookings/ does not answer 200 yet (issue 5)")
             with self.step("throughput"):
-                tp = self.throughput()
+                servers = {self._label(self.web_config): self.port}
+                other = None
+                if p.compare_workers:
+                    other, label, port = self.start_other_web()
+                    servers[label] = port
+                try:
+                    tp = self.throughput(servers)
+                finally:
+                    if other is not None:
+                        rss = [rss_mib(pid) for pid in children(other.pid)]
+                        details["stops"]["web-other"] = other.stop()
+                if other is not None:
+                    comparison = tp["comparison"][label]
+                    comparison[label]["rss_mib_total"] = round(sum(r or 0 for r in rss), 1)
+                    comparison[comparison["chosen"]]["rss_mib_total"] = round(
+                        sum(rss_mib(pid) or 0 for pid in children(web.pid)), 1
+                    )
+                    details["worker_class_comparison"] = comparison
             details["throughput"] = tp
             if tp.get("ratio") is not None:
                 self.figure(
@@ -1028,13 +1055,6 @@ class Bench:
             details["stops"]["web"] = web.stop()
             after_stop = monitor.snapshot()
             details["connections_after_stop"] = after_stop
-            if p.compare_workers:
-                with self.step("sync workers"):
-                    try:
-                        self.compare_workers(tp)
-                    except RuntimeError as exc:
-                        # A comparison, not a figure: its failure must not lose the run.
-                        self.results["notes"].append(f"sync worker comparison failed: {exc}")
         finally:
             for process in self.processes:
                 details["stops"].setdefault(process.name, process.stop())
@@ -1065,6 +1085,25 @@ class Bench:
             print(f"logs kept in {self.tmp}", file=sys.stderr)
         else:
             shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _rates(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Median req/s per kind and, when the API ran, the median of the rounds' ratios:
+    each round's API run follows its baseline run within seconds, so the machine's
+    load (shared) swings less within a round than across rounds."""
+    rates: dict[str, Any] = {
+        f"{kind}_rps": round(_median([r["rps"] for r in results]), 1)
+        for kind, results in runs.items()
+    }
+    if "api" in runs:
+        ratios = [
+            a["rps"] / b["rps"]
+            for b, a in zip(runs["baseline"], runs["api"], strict=True)
+            if b["rps"]
+        ]
+        rates["round_ratios"] = [round(r, 3) for r in ratios]
+        rates["ratio"] = round(_median(ratios), 3) if ratios else None
+    return rates
 
 
 def _median(values: list[float]) -> float:
