@@ -3,9 +3,18 @@
 Every value can be changed from the environment, so one file serves a laptop, CI,
 `make bench` and a production host. Why each default is what it is:
 
-- gthread: 2 workers x 4 threads measured best on this 2-core machine's mixed load
-  (`make bench`, see README "Performance"): threads overlap database waits and
-  keep-alive connections cost a thread, not a process. WEB_WORKER_CLASS=sync switches.
+- gthread, 2 workers x 4 threads, chosen by `make bench`, which measures sync workers
+  (2 x cores + 1 = 5) beside it in the same interleaved rounds. On the shared 2-core
+  machine (23 Nov 2026, load average 5 to 14 from other people's tests) the API list's
+  throughput did not separate the two: sync over gthread was 1.38, 1.51 and 0.75 in
+  three runs, i.e. within the machine's noise, since the list is now a single query
+  whose JSON PostgreSQL builds (little Python for the GIL to serialise). What did
+  separate them: 5 sync workers hold twice the memory (about 350 MiB against 175 MiB
+  resident), sync workers close every connection after one response (no keep-alive)
+  and a slow client holds a whole process, where gthread keeps idle connections aside
+  and overlaps one thread's database wait with another's work. So gthread, with
+  WEB_CONCURRENCY x WEB_THREADS = 8 database connections per host at most.
+  WEB_WORKER_CLASS=sync (and WEB_CONCURRENCY=5) switches back.
 - max_requests + jitter: a safety net that recycles a worker now and then (staggered,
   so workers never restart together); the soak in `make bench` turns it off to prove
   workers do not grow without it.
