@@ -14,7 +14,7 @@ from rest_framework import mixins, serializers
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 
-from bookings_site.api.filters import ApiFilterSet
+from bookings_site.api.filters import ApiFilterSet, UtcIsoDateTimeFilter
 from bookings_site.api.viewsets import ApiViewSet
 from notifications.models import Notification
 
@@ -52,8 +52,8 @@ class NotificationFilter(ApiFilterSet):
     channel = django_filters.ChoiceFilter(choices=Notification.Channel.choices)
     kind = django_filters.CharFilter()
     reference = django_filters.CharFilter()
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Notification

@@ -116,3 +116,20 @@ def test_list_queries_do_not_grow_with_rows(viewer: Any, django_assert_num_queri
         _row()
     with django_assert_num_queries(len(small.captured_queries)):
         assert len(viewer.get(f"{URL}?page_size=50").json()["results"]) == 50
+
+
+@pytest.mark.parametrize(
+    "moment",
+    ["2020-03-02T17:15:53-21:26", "2020-03-02T17:15:53+23:59", "0001-01-01T00:00:00-05:00"],
+)
+def test_odd_offsets_are_read_in_utc(viewer: Any, moment: str) -> None:
+    row = _row()
+    response = viewer.get(URL, {"created_before": moment})
+    assert response.status_code == 200
+    assert row.pk not in [n["id"] for n in response.json()["results"]]
+
+
+def test_moment_out_of_range_is_400(viewer: Any) -> None:
+    response = viewer.get(URL, {"created_after": "0001-01-01T00:00:00+05:00"})
+    assert response.status_code == 400
+    assert "created_after" in response.json()

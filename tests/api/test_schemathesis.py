@@ -10,12 +10,15 @@ repeatable) to keep the run well under a minute.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import DatabaseError, close_old_connections, transaction
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, Phase, settings
 from rest_framework.test import APIClient
@@ -45,12 +48,35 @@ CHECKS = [
 ]
 
 schema = schemathesis.openapi.from_dict(SchemaGenerator().get_schema(request=None, public=True))
-schema.app = get_wsgi_application()
+_wsgi = get_wsgi_application()
+
+
+def _app_one_transaction_per_request(environ: Any, start_response: Any) -> Any:
+    """Each request in a savepoint, as each runs in its own transaction in production:
+    a statement PostgreSQL refused (answered 400) rolls back that request alone, not
+    the test's whole transaction."""
+    savepoint = transaction.savepoint()
+    body = list(_wsgi(environ, start_response))
+    try:
+        transaction.savepoint_commit(savepoint)
+    except DatabaseError:
+        transaction.savepoint_rollback(savepoint)
+    return body
+
+
+schema.app = _app_one_transaction_per_request
 
 
 @pytest.fixture
-def fuzz_world(db: None, settings: Any) -> dict[str, str]:
-    """Keys for a superuser, a broker and a vendor, and a few rows for them to find."""
+def fuzz_world(db: None, settings: Any) -> Iterator[dict[str, str]]:
+    """Keys for a superuser, a broker and a vendor, and a few rows for them to find.
+
+    Requests go through the real WSGI handler, whose request signals would close the
+    database connection the test's transaction lives in (Django's test client unhooks
+    them the same way).
+    """
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
     settings.ALLOWED_HOSTS = ["localhost"]
     settings.API_RATE_LIMIT = ""
     user = factories.SuperuserFactory(username="fuzzer")
@@ -63,7 +89,11 @@ def fuzz_world(db: None, settings: Any) -> dict[str, str]:
     for kind, owner in (("staff", {"user": user}), ("broker", {"broker": broker})):
         keys[kind] = api_key_create(actor=SYSTEM, name="schemathesis", **owner)[1]
     keys["vendor"] = api_key_create(actor=SYSTEM, name="schemathesis", vendor=vendor)[1]
-    return keys
+    try:
+        yield keys
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 def _call(case: Any, raw: str) -> None:
