@@ -36,6 +36,7 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -872,7 +873,16 @@ class Bench:
         self.results["details"]["worker_stop"] = worker_stop
 
     def pipeline(self) -> None:
-        """``python -m bench.pipeline``: qcluster, the stand-ins, a burst and a paced run."""
+        """``python -m bench.pipeline``: bin/worker, the stand-ins, a burst and a paced
+        run; with the ORM broker (the default), and on Redis too in a full run when
+        Redis answers on loopback (``BENCH_REDIS_URL``), the scale-out setup."""
+        self._pipeline("orm", {})
+        redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+        if self.profile is not QUICK and _redis_answers(redis_url):
+            # A queue name of its own: nothing else's tasks, nothing left for others.
+            self._pipeline("redis", {"REDIS_URL": redis_url, "Q_NAME": f"bench{self.run_id}"})
+
+    def _pipeline(self, broker: str, extra_env: dict[str, str]) -> None:
         p = self.profile
         argv = [PYTHON, "-m", "bench.pipeline", "--count", str(p.pipeline_count)]
         argv += ["--rate", f"{p.pipeline_rate:g}"]
@@ -883,7 +893,7 @@ class Bench:
         done = subprocess.run(  # noqa: S603
             argv,
             cwd=ROOT,
-            env=self.env(),
+            env=self.env(**extra_env),
             capture_output=True,
             text=True,
             timeout=600,
@@ -892,21 +902,22 @@ class Bench:
         data = _last_json(done.stdout)
         if data is None or "burst" not in data:
             raise RuntimeError(
-                f"bench.pipeline failed ({done.returncode}):\n{done.stdout[-1500:]}"
+                f"bench.pipeline ({broker}) failed ({done.returncode}):\n{done.stdout[-1500:]}"
                 f"{done.stderr[-3000:]}"
             )
-        self.results["details"]["pipeline"] = data
+        key = "pipeline" if broker == "orm" else f"pipeline_{broker}"
+        self.results["details"][key] = data
         burst, paced = data["burst"], data["paced"]
-        workers = f"Q_WORKERS={data['q_workers']}"
+        setup = f"{data['broker'].upper()} broker, Q_WORKERS={data['q_workers']}"
         rate = burst["per_second"]
         self.figure(
-            f"Notifications delivered per second (burst of {burst['count']:,}, {workers})",
+            f"Notifications delivered per second (burst of {burst['count']:,}; {setup})",
             rate,
             ">= 100 /s",
             rate is not None and rate >= 100,
             "/s",
         )
-        at = f"{paced['count']:,} at {paced['rate_per_second']:g}/s"
+        at = f"{paced['count']:,} at {paced['rate_per_second']:g}/s; {setup}"
         self.figure(
             f"Notification commit->sent p50 ({at})", paced["p50_ms"], "reported", True, "ms"
         )
@@ -919,7 +930,7 @@ class Bench:
         )
         once = data["exactly_once"]
         self.figure(
-            "Notifications sent exactly once (stand-ins)",
+            f"Notifications sent exactly once ({data['broker'].upper()} broker)",
             f"{once['accepted']:,} / {once['expected']:,}",
             "each once",
             once["ok"] and data["worker_stop"]["clean"],
@@ -1104,6 +1115,19 @@ def _rates(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
         rates["round_ratios"] = [round(r, 3) for r in ratios]
         rates["ratio"] = round(_median(ratios), 3) if ratios else None
     return rates
+
+
+def _redis_answers(url: str) -> bool:
+    """Whether a Redis server answers PING at this loopback URL."""
+    parts = urlsplit(url)
+    if parts.hostname not in loadgen.LOOPBACK:
+        return False
+    try:
+        with socket.create_connection((parts.hostname, parts.port or 6379), timeout=2) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
 
 
 def _median(values: list[float]) -> float:

@@ -24,11 +24,11 @@ FIGURES = (
     "DB connections before / max during / after",
     "Clean stop (SIGTERM) and nothing left running",
     "Web DB connections after gunicorn stopped",
-    "Notifications sent exactly once (stand-ins)",
+    "Notifications sent exactly once (ORM broker)",
 )
 # Figures whose names carry their counts ("burst of 50", "50 at 50/s").
 FIGURE_PREFIXES = (
-    "Notifications delivered per second (burst of ",
+    "Notifications delivered per second (burst of 50; ORM broker, Q_WORKERS=",
     "Notification commit->sent p50 (",
     "Notification commit->sent p95 (",
 )
@@ -71,7 +71,7 @@ def test_quick_bench_runs_end_to_end_and_leaves_nothing_running(tmp_path: Path) 
     assert pipeline["exactly_once"]["expected"] == 102  # + one warm-up per channel
     assert pipeline["burst"]["per_second"] > 0 and pipeline["paced"]["p95_ms"] > 0
     assert pipeline["worker_stop"]["clean"] is True
-    assert figures["Notifications sent exactly once (stand-ins)"]["ok"] is True
+    assert figures["Notifications sent exactly once (ORM broker)"]["ok"] is True
     assert results["mode"] == "quick"
     assert results["machine"]["cores"] and results["date"]
     assert len(results["load_average"]["start"]) == 3
