@@ -21,8 +21,9 @@ _AGENT = [
     "bookings.add_bookingitem", "bookings.change_bookingitem", "bookings.delete_bookingitem",
     "bookings.view_bookingitem",
     "partners.view_vendor", "partners.view_broker",
-    "notifications.view_notification", "notifications.view_auditentry",
-    "notifications.view_deliveryattempt",
+    # change: the retry and cancel actions (every field stays read-only).
+    "notifications.view_notification", "notifications.change_notification",
+    "notifications.view_auditentry", "notifications.view_deliveryattempt",
 ]  # fmt: skip
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     AGENTS: _AGENT,

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from notifications.models import DeliveryAttempt, Notification
-from partners.roles import AGENTS
+from partners.roles import AGENTS, PARTNER_MANAGERS
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -199,21 +199,34 @@ def test_a_cancelled_row_is_never_sent_and_can_be_retried(
     assert len(mailoutbox) == 1
 
 
-def test_agents_see_the_log_but_cannot_retry_cancel_add_or_delete(
-    client: Client, rows: dict
-) -> None:
+def test_agents_may_retry_and_cancel_but_not_add_edit_or_delete(client: Client, rows: dict) -> None:
     agent = factories.StaffFactory(username="agent", groups=[AGENTS])
     client.force_login(agent)
     response = client.get(CHANGELIST)
     assert response.status_code == 200
     assert listed(response) == {row.pk for row in rows.values()}
-    # No action at all is offered (retry and cancel need the change permission).
-    assert response.context["action_form"] is None
+    actions = {name for name, _ in response.context["action_form"].fields["action"].choices}
+    assert {"retry", "cancel"} <= actions and "delete_selected" not in actions
     run_action(client, "cancel", rows["pending"])
-    assert Notification.objects.get(pk=rows["pending"].pk).status == S.PENDING
+    assert Notification.objects.get(pk=rows["pending"].pk).status == S.CANCELLED
+    # The detail page shows the message but offers no save: every field is read-only.
+    detail = client.get(reverse("admin:notifications_notification_change", args=[rows["sent"].pk]))
+    assert detail.status_code == 200 and 'name="_save"' not in detail.content.decode()
     assert client.get(reverse("admin:notifications_notification_add")).status_code == 403
     delete = reverse("admin:notifications_notification_delete", args=[rows["sent"].pk])
     assert client.get(delete).status_code == 403
+
+
+def test_partner_managers_see_the_log_but_cannot_retry_or_cancel(
+    client: Client, rows: dict
+) -> None:
+    manager = factories.StaffFactory(username="manager", groups=[PARTNER_MANAGERS])
+    client.force_login(manager)
+    response = client.get(CHANGELIST)
+    assert response.status_code == 200
+    assert response.context["action_form"] is None
+    run_action(client, "cancel", rows["pending"])
+    assert Notification.objects.get(pk=rows["pending"].pk).status == S.PENDING
 
 
 def test_changelist_query_count_does_not_grow_with_rows(
