@@ -6,10 +6,10 @@ Every value can be changed from the environment, so one file serves a laptop, CI
 - gthread, 2 workers x 4 threads, chosen by `make bench`, which measures sync workers
   (2 x cores + 1 = 5) beside it in the same interleaved rounds. On the shared 2-core
   machine (23 Nov 2026, load average 5 to 14 from other people's tests) the API list's
-  throughput did not separate the two: sync over gthread was 1.38, 1.51, 0.75 and 0.62
-  in four runs, i.e. within the machine's noise, since the list is now a single query
+  throughput did not separate the two: sync over gthread was 1.38, 1.51, 0.75, 0.62 and
+  1.17 in five runs, i.e. within the machine's noise, since the list is now a single query
   whose JSON PostgreSQL builds (little Python for the GIL to serialise). What did
-  separate them: 5 sync workers hold twice the memory (about 350 MiB against 175 MiB
+  separate them: 5 sync workers hold twice the memory (about 360 MiB against 170 MiB
   resident), sync workers close every connection after one response (no keep-alive)
   and a slow client holds a whole process, where gthread keeps idle connections aside
   and overlaps one thread's database wait with another's work. So gthread, with
