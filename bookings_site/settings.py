@@ -254,6 +254,8 @@ Q_CLUSTER = {
     "queue_limit": Q_WORKERS * 2,
     "save_limit": 250,
     "poll": 0.2,
+    # Tasks the ORM broker hands out per poll (one SELECT for several rows).
+    "bulk": env.int("Q_BULK", default=1),
     # Cluster stats go to this cache: the database cache (or Redis) shared by every
     # process, so `qinfo` and the admin see running clusters. A per-process cache
     # (LocMemCache) would hide them.
