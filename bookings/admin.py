@@ -36,6 +36,7 @@ from partners.admin_forms import (
     adopt,
     badge,
     calling,
+    save_rows,
     service_errors,
 )
 from partners.models import Vendor
@@ -617,25 +618,15 @@ class BookingAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
 def save_item_rows(request: HttpRequest, formset: Any) -> None:
     """Save the booking page's item rows through item_add / item_update / item_remove."""
-    actor = admin_actor(request)
-    booking = formset.instance
-    for number, form in enumerate(formset.forms, start=1):
-        item = form.instance
-        label = f"Item {number} ({item.description or 'new'}): "
-        with service_errors(label, keep_fields=False):
-            if item.pk is not None and formset._should_delete_form(form):
-                services.item_remove(item=item, actor=actor)
-                formset.deleted_objects.append(item)
-            elif item.pk is not None:
-                changed = {
-                    k: form.cleaned_data[k] for k in form.changed_data if k in ITEM_FORM_FIELDS
-                }
-                if changed:
-                    services.item_update(item=item, actor=actor, **changed)
-                    formset.changed_objects.append((item, list(changed)))
-            elif form.has_changed() and not formset._should_delete_form(form):
-                data = {k: form.cleaned_data[k] for k in ITEM_FORM_FIELDS}
-                formset.new_objects.append(services.item_add(booking=booking, actor=actor, **data))
+    save_rows(
+        request,
+        formset,
+        noun="Item",
+        fields=ITEM_FORM_FIELDS,
+        add=lambda booking, actor, data: services.item_add(booking=booking, actor=actor, **data),
+        update=lambda item, actor, data: services.item_update(item=item, actor=actor, **data),
+        remove=lambda item, actor: services.item_remove(item=item, actor=actor),
+    )
 
 
 # --- items --------------------------------------------------------------------------

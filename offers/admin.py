@@ -29,6 +29,7 @@ from partners.admin_forms import (
     adopt,
     badge,
     calling,
+    save_rows,
     service_errors,
 )
 
@@ -324,27 +325,15 @@ class OfferAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
 def save_line_rows(request: HttpRequest, formset: Any) -> None:
     """Save the offer page's line rows through offer_line_add / _update / _remove."""
-    actor = admin_actor(request)
-    offer = formset.instance
-    for number, form in enumerate(formset.forms, start=1):
-        line = form.instance
-        label = f"Line {number} ({line.description or 'new'}): "
-        with service_errors(label, keep_fields=False):
-            if line.pk is not None and formset._should_delete_form(form):
-                services.offer_line_remove(line=line, actor=actor)
-                formset.deleted_objects.append(line)
-            elif line.pk is not None:
-                changed = {
-                    k: form.cleaned_data[k] for k in form.changed_data if k in LINE_FORM_FIELDS
-                }
-                if changed:
-                    services.offer_line_update(line=line, actor=actor, **changed)
-                    formset.changed_objects.append((line, list(changed)))
-            elif form.has_changed() and not formset._should_delete_form(form):
-                data = {k: form.cleaned_data[k] for k in LINE_FORM_FIELDS}
-                formset.new_objects.append(
-                    services.offer_line_add(offer=offer, actor=actor, **data)
-                )
+    save_rows(
+        request,
+        formset,
+        noun="Line",
+        fields=LINE_FORM_FIELDS,
+        add=lambda offer, actor, data: services.offer_line_add(offer=offer, actor=actor, **data),
+        update=lambda line, actor, data: services.offer_line_update(line=line, actor=actor, **data),
+        remove=lambda line, actor: services.offer_line_remove(line=line, actor=actor),
+    )
 
 
 @admin.register(OfferLine)

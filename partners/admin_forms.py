@@ -112,6 +112,40 @@ def service_errors(prefix: str = "", *, keep_fields: bool = True) -> Iterator[No
         ) from exc
 
 
+def save_rows(
+    request: HttpRequest,
+    formset: Any,
+    *,
+    noun: str,
+    fields: Sequence[str],
+    add: Callable[[Any, Actor, dict[str, Any]], Model],
+    update: Callable[[Any, Actor, dict[str, Any]], Any],
+    remove: Callable[[Any, Actor], Any],
+) -> None:
+    """Save an inline's rows through the services: remove, update or add each row.
+
+    A row's domain error becomes a form error labelled with the row ("Item 2 (...): ").
+    """
+    actor = admin_actor(request)
+    parent = formset.instance
+    for number, form in enumerate(formset.forms, start=1):
+        row = form.instance
+        label = f"{noun} {number} ({row.description or 'new'}): "
+        with service_errors(label, keep_fields=False):
+            deleting = formset._should_delete_form(form)
+            if row.pk is not None and deleting:
+                remove(row, actor)
+                formset.deleted_objects.append(row)
+            elif row.pk is not None:
+                changed = {k: form.cleaned_data[k] for k in form.changed_data if k in fields}
+                if changed:
+                    update(row, actor, changed)
+                    formset.changed_objects.append((row, list(changed)))
+            elif form.has_changed() and not deleting:
+                data = {k: form.cleaned_data[k] for k in fields}
+                formset.new_objects.append(add(parent, actor, data))
+
+
 class ServiceErrorsFormMixin:
     """Adds the reasons of a refused save to a form, so it is shown again, invalid."""
 
