@@ -54,6 +54,7 @@ import orjson
 
 from bench import loadgen
 from bench.loadgen import Client, Response
+from bench.seed import SOAK_NOTES
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -690,7 +691,7 @@ class Bench:
                 "customer_name": "Soak customer",
                 "customer_email": "soak@bench.invalid",
                 "currency": "EUR",
-                "notes": "made by the bench soak",
+                "notes": SOAK_NOTES,
                 "items": [
                     {
                         "service_type": "transfer",
