@@ -12,7 +12,7 @@ together object by object, for every caller kind.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -377,11 +377,14 @@ def render_booking(
 
 # --- the list path on PostgreSQL: each booking as JSON text built by the database -----
 #
-# One correlated subquery per booking renders the whole object (its fields, its items
-# with json_agg, its totals) in the serializer's key order: money as numeric text
-# rounded to cents, datetimes as PostgreSQL writes timestamptz in JSON (the session
-# is UTC; ``iso`` writes the same). Python passes each text through as an
-# orjson.Fragment instead of parsing and re-encoding ~150 item rows per page.
+# One correlated subquery per booking renders the whole object (its fields, its items,
+# its totals) in the serializer's key order: money as numeric text rounded to cents,
+# datetimes as PostgreSQL writes timestamptz in JSON (the session is UTC; ``iso``
+# writes the same). Each object is ``row_to_json`` of a subselect whose column aliases
+# are the field names: compact JSON, and cheaper for PostgreSQL than
+# ``json_build_object`` with its per-argument type dispatch (about a tenth less time
+# and bytes on the bench page of 50 bookings and ~160 items). Python passes each text
+# through as an orjson.Fragment instead of parsing and re-encoding the item rows.
 
 _OUTER = '"bookings_booking"'
 _PG_LIVE = 'FILTER (WHERE i."cancelled_at" IS NULL)'
@@ -394,6 +397,7 @@ _PG_TOTALS = {
     "commission": f'round({_PG_SELL} * {_OUTER}."commission_rate" / 100, 2)::text',
 }
 _PG_MONEY = {"unit_price", "unit_cost", "commission_rate"}
+_PG_ITEMS = '"bookings_bookingitem"'
 
 
 def _pg_value(alias: str, name: str) -> str:
@@ -401,27 +405,34 @@ def _pg_value(alias: str, name: str) -> str:
     return f"{column}::text" if name in _PG_MONEY else column
 
 
+def _pg_columns(pairs: Iterable[tuple[str, str]]) -> str:
+    return ", ".join(f'{expression} AS "{name}"' for name, expression in pairs)
+
+
 @functools.cache
 def pg_booking_json_sql(kind: str) -> str:
     """A correlated subquery: the booking as ``BOOKING_SERIALIZERS[kind]`` renders it,
     as JSON text. Built from this module's constant names only: no input reaches it."""
-    item_pairs = ", ".join(
-        f"'{name}', " + (f'{_OUTER}."reference"' if name == "booking" else _pg_value("i", name))
+    item_columns = _pg_columns(
+        (name, f'{_OUTER}."reference"' if name == "booking" else _pg_value("i", name))
         for name in ITEM_FIELDS[kind]
     )
-    items = f'coalesce(json_agg(json_build_object({item_pairs}) ORDER BY i."start", i."id")'
-    items += ", '[]'::json)"
-    totals = ", ".join(f"'{name}', {_PG_TOTALS[name]}" for name in TOTAL_FIELDS[kind])
-    own = ", ".join(
-        f"'{name}', {_pg_value(_OUTER, name)}"
+    items = (
+        f"coalesce((SELECT json_agg(x) FROM (SELECT {item_columns} FROM {_PG_ITEMS} i"  # noqa: S608
+        f' WHERE i."booking_id" = {_OUTER}."id" ORDER BY i."start", i."id") x), \'[]\'::json)'
+    )
+    totals_columns = _pg_columns((name, _PG_TOTALS[name]) for name in TOTAL_FIELDS[kind])
+    totals = (
+        f"(SELECT row_to_json(t) FROM (SELECT {totals_columns} FROM {_PG_ITEMS} i"  # noqa: S608
+        f' WHERE i."booking_id" = {_OUTER}."id") t)'
+    )
+    own = [
+        (name, _pg_value(_OUTER, name))
         for name in BOOKING_FIELDS[kind]
         if name not in ("items", "totals")
-    )
-    document = f"json_build_object({own}, 'items', {items}, 'totals', json_build_object({totals}))"
-    return (
-        f"(SELECT {document}::text"  # noqa: S608
-        f' FROM "bookings_bookingitem" i WHERE i."booking_id" = {_OUTER}."id")'
-    )
+    ]
+    columns = _pg_columns([*own, ("items", items), ("totals", totals)])
+    return f"(SELECT row_to_json(d)::text FROM (SELECT {columns}) d)"  # noqa: S608
 
 
 def pg_booking_document(kind: str) -> RawSQL:
