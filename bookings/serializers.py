@@ -382,22 +382,29 @@ def render_booking(
 # datetimes as PostgreSQL writes timestamptz in JSON (the session is UTC; ``iso``
 # writes the same). Each object is ``row_to_json`` of a subselect whose column aliases
 # are the field names: compact JSON, and cheaper for PostgreSQL than
-# ``json_build_object`` with its per-argument type dispatch (about a tenth less time
-# and bytes on the bench page of 50 bookings and ~160 items). Python passes each text
+# ``json_build_object`` with its per-argument type dispatch; items and totals come from
+# one scan of the items (together about 15 % less database time and a tenth fewer
+# bytes on the bench page of 50 bookings and 163 items). Python passes each text
 # through as an orjson.Fragment instead of parsing and re-encoding the item rows.
 
 _OUTER = '"bookings_booking"'
-_PG_LIVE = 'FILTER (WHERE i."cancelled_at" IS NULL)'
-_PG_SELL = f'coalesce(sum(i."quantity" * i."unit_price") {_PG_LIVE}, 0)'
-_PG_COST = f'coalesce(sum(i."quantity" * i."unit_cost") {_PG_LIVE}, 0)'
+# Totals from the rendered item rows ``x`` (money there is text: cast back).
+_PG_LIVE = 'FILTER (WHERE x."cancelled_at" IS NULL)'
+_PG_SELL = f'coalesce(sum(x."quantity" * x."unit_price"::numeric) {_PG_LIVE}, 0)'
+_PG_COST = f'coalesce(sum(x."quantity" * x."unit_cost"::numeric) {_PG_LIVE}, 0)'
 _PG_TOTALS = {
     "sell": f"round({_PG_SELL}, 2)::text",
     "cost": f"round({_PG_COST}, 2)::text",
     "margin": f"round({_PG_SELL} - {_PG_COST}, 2)::text",
     "commission": f'round({_PG_SELL} * {_OUTER}."commission_rate" / 100, 2)::text',
 }
+_PG_TOTALS_NEED = {
+    "sell": {"quantity", "unit_price", "cancelled_at"},
+    "cost": {"quantity", "unit_cost", "cancelled_at"},
+    "margin": {"quantity", "unit_price", "unit_cost", "cancelled_at"},
+    "commission": {"quantity", "unit_price", "cancelled_at"},
+}
 _PG_MONEY = {"unit_price", "unit_cost", "commission_rate"}
-_PG_ITEMS = '"bookings_bookingitem"'
 
 
 def _pg_value(alias: str, name: str) -> str:
@@ -412,27 +419,33 @@ def _pg_columns(pairs: Iterable[tuple[str, str]]) -> str:
 @functools.cache
 def pg_booking_json_sql(kind: str) -> str:
     """A correlated subquery: the booking as ``BOOKING_SERIALIZERS[kind]`` renders it,
-    as JSON text. Built from this module's constant names only: no input reaches it."""
+    as JSON text. Built from this module's constant names only: no input reaches it.
+
+    One scan of the booking's items gives both the items (``json_agg`` of the rows
+    ``x``, aliased by field name) and the totals (summed over the same rows)."""
+    item_fields = ITEM_FIELDS[kind]
+    for name in TOTAL_FIELDS[kind]:
+        missing = _PG_TOTALS_NEED[name].difference(item_fields)
+        assert not missing, f"{kind} totals need item fields {missing}"  # noqa: S101
     item_columns = _pg_columns(
         (name, f'{_OUTER}."reference"' if name == "booking" else _pg_value("i", name))
-        for name in ITEM_FIELDS[kind]
+        for name in item_fields
     )
-    items = (
-        f"coalesce((SELECT json_agg(x) FROM (SELECT {item_columns} FROM {_PG_ITEMS} i"  # noqa: S608
-        f' WHERE i."booking_id" = {_OUTER}."id" ORDER BY i."start", i."id") x), \'[]\'::json)'
+    totals = ", ".join(f"'{name}', {_PG_TOTALS[name]}" for name in TOTAL_FIELDS[kind])
+    items = 'coalesce(json_agg(x ORDER BY x."start", x."id"), \'[]\'::json) AS "items"'
+    aggregate = (
+        f'(SELECT {items}, json_build_object({totals}) AS "totals" FROM (SELECT'  # noqa: S608
+        f' {item_columns} FROM "bookings_bookingitem" i WHERE i."booking_id" = {_OUTER}."id") x)'
     )
-    totals_columns = _pg_columns((name, _PG_TOTALS[name]) for name in TOTAL_FIELDS[kind])
-    totals = (
-        f"(SELECT row_to_json(t) FROM (SELECT {totals_columns} FROM {_PG_ITEMS} i"  # noqa: S608
-        f' WHERE i."booking_id" = {_OUTER}."id") t)'
-    )
-    own = [
+    own = _pg_columns(
         (name, _pg_value(_OUTER, name))
         for name in BOOKING_FIELDS[kind]
         if name not in ("items", "totals")
-    ]
-    columns = _pg_columns([*own, ("items", items), ("totals", totals)])
-    return f"(SELECT row_to_json(d)::text FROM (SELECT {columns}) d)"  # noqa: S608
+    )
+    return (
+        f'(SELECT row_to_json(d)::text FROM (SELECT {own}, a."items", a."totals"'  # noqa: S608
+        f" FROM {aggregate} a) d)"
+    )
 
 
 def pg_booking_document(kind: str) -> RawSQL:
