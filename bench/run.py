@@ -243,6 +243,19 @@ def ensure_database(url: str) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def vacuum_analyze(url: str) -> float:
+    """VACUUM (ANALYZE) the bench database: what autovacuum would do to freshly
+    bulk-loaded or churned tables, done before measuring rather than during it
+    (planner statistics of a just-seeded table are missing or stale, and an autovacuum
+    worker starting mid-round takes a core of this 2-core machine). Seconds taken."""
+    import psycopg
+
+    started = time.perf_counter()
+    with psycopg.connect(_libpq(url), autocommit=True) as conn:
+        conn.execute("VACUUM (ANALYZE)")
+    return round(time.perf_counter() - started, 2)
+
+
 class ConnectionMonitor:
     """Samples pg_stat_activity for one database, grouped by application_name."""
 
@@ -1021,6 +1034,7 @@ class Bench:
             self.prepare()
         with self.step("pipeline"):
             self.pipeline()
+        details["vacuum_analyze_seconds"] = vacuum_analyze(self.db_url)
         monitor = ConnectionMonitor(self.db_url)
         try:
             with self.step("cold start"):
