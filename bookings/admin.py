@@ -37,6 +37,7 @@ from partners.admin_forms import (
     badge,
     calling,
     save_rows,
+    save_through_services,
     service_errors,
 )
 from partners.models import Vendor
@@ -602,15 +603,17 @@ class BookingAdmin(ServiceAdminMixin, admin.ModelAdmin):
     # ---- writes ------------------------------------------------------------------
 
     def save_model(self, request: HttpRequest, obj: Booking, form: Any, change: bool) -> None:
-        actor = admin_actor(request)
-        data = {k: form.cleaned_data[k] for k in BOOKING_FORM_FIELDS if k in form.cleaned_data}
-        with service_errors():
-            if change:
-                changed = {k: v for k, v in data.items() if k in form.changed_data}
-                if changed:
-                    services.booking_update(booking=obj, actor=actor, **changed)
-            else:
-                adopt(obj, services.booking_create(actor=actor, **data))
+        save_through_services(
+            request,
+            obj,
+            form,
+            change,
+            fields=BOOKING_FORM_FIELDS,
+            create=lambda actor, data: services.booking_create(actor=actor, **data),
+            update=lambda booking, actor, data: services.booking_update(
+                booking=booking, actor=actor, **data
+            ),
+        )
 
     def formset_savers(self) -> dict[Any, Any]:
         return {BookingItem: save_item_rows}

@@ -30,6 +30,7 @@ from partners.admin_forms import (
     badge,
     calling,
     save_rows,
+    save_through_services,
     service_errors,
 )
 
@@ -309,15 +310,17 @@ class OfferAdmin(ServiceAdminMixin, admin.ModelAdmin):
     # ---- writes ------------------------------------------------------------------
 
     def save_model(self, request: HttpRequest, obj: Offer, form: Any, change: bool) -> None:
-        actor = admin_actor(request)
-        data = {k: form.cleaned_data[k] for k in OFFER_FORM_FIELDS if k in form.cleaned_data}
-        with service_errors():
-            if change:
-                changed = {k: v for k, v in data.items() if k in form.changed_data}
-                if changed:
-                    services.offer_update(offer=obj, actor=actor, **changed)
-            else:
-                adopt(obj, services.offer_create(actor=actor, **data))
+        save_through_services(
+            request,
+            obj,
+            form,
+            change,
+            fields=OFFER_FORM_FIELDS,
+            create=lambda actor, data: services.offer_create(actor=actor, **data),
+            update=lambda offer, actor, data: services.offer_update(
+                offer=offer, actor=actor, **data
+            ),
+        )
 
     def formset_savers(self) -> dict[Any, Any]:
         return {OfferLine: save_line_rows}

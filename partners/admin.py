@@ -29,6 +29,7 @@ from partners.admin_forms import (
     adopt,
     badge,
     calling,
+    save_through_services,
     service_errors,
 )
 from partners.models import (
@@ -255,21 +256,23 @@ class PartnerAdmin(ServiceAdminMixin, admin.ModelAdmin):
         raise NotImplementedError
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        actor = admin_actor(request)
-        data = {name: form.cleaned_data[name] for name in self.editable_fields}
-        with service_errors():
-            if change:
-                changed = {name: data[name] for name in form.changed_data if name in data}
-                if changed:
-                    services.partner_update(partner=obj, actor=actor, **changed)
-                return
-            partner = self.create(actor=actor, **data)
-            adopt(obj, partner)
-            if form.cleaned_data.get("send_invitation"):
-                invitation, _token = services.partner_invite(partner=partner, actor=actor)
-                self.message_user(
-                    request, f"Invitation sent to {invitation.email}.", messages.SUCCESS
+        partner = save_through_services(
+            request,
+            obj,
+            form,
+            change,
+            fields=self.editable_fields,
+            create=lambda actor, data: self.create(actor=actor, **data),
+            update=lambda partner, actor, data: services.partner_update(
+                partner=partner, actor=actor, **data
+            ),
+        )
+        if partner is not None and form.cleaned_data.get("send_invitation"):
+            with service_errors():
+                invitation, _token = services.partner_invite(
+                    partner=partner, actor=admin_actor(request)
                 )
+            self.message_user(request, f"Invitation sent to {invitation.email}.", messages.SUCCESS)
 
 
 @admin.register(Vendor)

@@ -171,6 +171,32 @@ def adopt(target: Model, saved: Model) -> None:
     target._state.db = saved._state.db
 
 
+def save_through_services(
+    request: HttpRequest,
+    obj: Model,
+    form: Any,
+    change: bool,
+    *,
+    fields: Sequence[str],
+    create: Callable[[Actor, dict[str, Any]], Model],
+    update: Callable[[Model, Actor, dict[str, Any]], Any],
+) -> Model | None:
+    """An admin ``save_model`` through the services: a change passes only the fields
+    the form changed to ``update`` (nothing at all when none did); an add passes every
+    field to ``create`` and adopts the row it saved, which it returns."""
+    actor = admin_actor(request)
+    data = {name: form.cleaned_data[name] for name in fields if name in form.cleaned_data}
+    with service_errors():
+        if change:
+            changed = {name: data[name] for name in form.changed_data if name in data}
+            if changed:
+                update(obj, actor, changed)
+            return None
+        saved = create(actor, data)
+    adopt(obj, saved)
+    return saved
+
+
 # --- transitions --------------------------------------------------------------------
 
 Call = Callable[..., Any]
