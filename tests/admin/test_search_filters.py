@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from django.utils import timezone
@@ -128,8 +129,11 @@ def test_booking_partner_and_date_filters(staff_client: Any, world: dict[str, An
     assert found(staff_client, Booking, f"broker__id__exact={world['nordic'].pk}") == {first.pk}
     assert found(staff_client, Booking, f"vendor={world['coach'].pk}") == {second.pk}
     assert found(staff_client, Booking, f"vendor={world['hotel'].pk}") == {first.pk}
-    today = timezone.localdate()
-    week = f"created_at__gte={today - timedelta(days=7)}&created_at__lt={today + timedelta(days=1)}"
+    # As the admin's "Past 7 days" link writes it: aware midnights.
+    today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    week = urlencode(
+        {"created_at__gte": today - timedelta(days=7), "created_at__lt": today + timedelta(days=1)}
+    )
     assert found(staff_client, Booking, week) == {second.pk}
     old = timezone.localtime(first.__class__.objects.get(pk=first.pk).created_at)
     hierarchy = f"created_at__year={old.year}&created_at__month={old.month}"
