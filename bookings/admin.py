@@ -62,15 +62,7 @@ VENDOR_TONES = {
 }
 EDITABLE = set(services.EDITABLE_STATUSES)
 OPEN = set(services.OPEN_STATUSES)
-ITEM_FORM_FIELDS = (
-    "service_type",
-    "description",
-    "start",
-    "end",
-    "quantity",
-    "unit_price",
-    "unit_cost",
-)
+ITEM_FORM_FIELDS = services.ITEM_FIELDS
 BOOKING_FORM_FIELDS = (
     "customer_name",
     "customer_email",

@@ -24,6 +24,7 @@ from rest_framework import serializers
 
 from bookings.models import ZERO, Booking, BookingItem
 from bookings.selectors import booking_totals, commission_for
+from bookings.services import ITEM_FIELDS as ITEM_EDITABLE_FIELDS
 from partners.models import Broker, Vendor
 
 STAFF, BROKER, VENDOR = "staff", "broker", "vendor"
@@ -472,16 +473,7 @@ class ItemInputSerializer(ApiModelSerializer):
 
     class Meta:
         model = BookingItem
-        fields = (
-            "service_type",
-            "description",
-            "start",
-            "end",
-            "quantity",
-            "unit_price",
-            "unit_cost",
-            "vendor",
-        )
+        fields = (*ITEM_EDITABLE_FIELDS, "vendor")
         extra_kwargs = {"unit_price": {"required": False}, "unit_cost": {"required": False}}
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -504,15 +496,7 @@ class ItemUpdateSerializer(ApiModelSerializer):
 
     class Meta:
         model = BookingItem
-        fields = (
-            "service_type",
-            "description",
-            "start",
-            "end",
-            "quantity",
-            "unit_price",
-            "unit_cost",
-        )
+        fields = ITEM_EDITABLE_FIELDS
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         check_dates(attrs, self.instance)

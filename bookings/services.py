@@ -12,7 +12,7 @@ Item:     unassigned -> pending -> accepted -> confirmed; pending -> declined;
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from django.db import transaction
@@ -36,7 +36,8 @@ BOOKING_FIELDS = {
     "currency",
 }
 DRAFT_ONLY_FIELDS = {"broker", "currency"}
-ITEM_FIELDS = {"service_type", "description", "start", "end", "quantity", "unit_price", "unit_cost"}
+# An item's editable fields, in the order forms and the API show them.
+ITEM_FIELDS = ("service_type", "description", "start", "end", "quantity", "unit_price", "unit_cost")
 # Changing any of these on an item a vendor was told about asks the vendor again.
 ITEM_SERVICE_FIELDS = {"service_type", "description", "start", "end", "quantity", "unit_cost"}
 EDITABLE_STATUSES = (S.DRAFT, S.PENDING_APPROVAL, S.APPROVED)
@@ -105,8 +106,8 @@ def _unique_reference() -> str:
     raise RuntimeError("Could not find a free booking reference.")  # pragma: no cover
 
 
-def _check_keys(fields: Mapping[str, Any], allowed: set[str]) -> None:
-    unknown = set(fields) - allowed
+def _check_keys(fields: Mapping[str, Any], allowed: Collection[str]) -> None:
+    unknown = set(fields).difference(allowed)
     if unknown:
         raise ValidationFailed(f"Unknown fields: {', '.join(sorted(unknown))}.")
 
