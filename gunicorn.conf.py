@@ -6,11 +6,11 @@ Every value can be changed from the environment, so one file serves a laptop, CI
 - gthread, 2 workers x 4 threads. `make bench` measures sync workers (2 x cores + 1 = 5)
   beside it in the same interleaved rounds. On a lighter page (earlier runs) the API
   list's throughput did not separate the two: sync over gthread was 1.38, 1.51, 0.75,
-  0.62 and 1.17. On the seeded page of 50 bookings and 163 items (23 Nov 2026, four runs)
-  sync served the list 1.18 to 1.30 times faster: two to three milliseconds of Python per
+  0.62 and 1.17. On the seeded page of 50 bookings and 163 items (23 Nov 2026, five runs)
+  sync served the list 1.12 to 1.30 times faster: two to three milliseconds of Python per
   request, which four threads of one process take turns on under one GIL. The baseline
-  was no faster (0.89 to 1.51, median 0.97). What keeps gthread: 5 sync workers hold
-  twice the memory (about 405 MiB against 190 MiB resident), sync workers close every
+  was no faster (0.85 to 1.51, median 0.96). What keeps gthread: 5 sync workers hold
+  twice the memory (about 410 MiB against 190 MiB resident), sync workers close every
   connection after one response (no keep-alive), and a slow client holds a whole
   process. gthread keeps idle connections aside and overlaps one thread's database wait
   with another's work. That gives WEB_CONCURRENCY x WEB_THREADS = 8 database connections
