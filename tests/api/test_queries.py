@@ -70,3 +70,33 @@ def test_list_query_count_does_not_grow(
     assert few == many
     # Auth, count, page (and the items or lines in one more query where not in the page's).
     assert many <= 4
+
+
+@pytest.mark.postgres
+def test_bookings_list_is_planned_once_per_connection(
+    superuser_client: Any, broker: Any, vendor: Any
+) -> None:
+    """Server-side binding: the filter's value is a parameter, so every status shares one
+    prepared statement, which psycopg prepares after DATABASE_PREPARE_THRESHOLD runs."""
+    _bookings(3, broker, vendor)
+
+    def prepared() -> list[tuple[str, int, int]]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"
+                " WHERE statement LIKE %s",
+                ["%row_to_json%"],
+            )
+            return cursor.fetchall()
+
+    assert connection.settings_dict["OPTIONS"]["prepare_threshold"] == 5
+    statuses = ("draft", "approved", "cancelled", "draft", "confirmed", "approved", "completed")
+    for status in statuses:
+        response = superuser_client.get("/api/v1/bookings/", {"status": status, "page_size": 50})
+        assert response.status_code == 200
+    statements = prepared()
+    assert len(statements) == 1, statements
+    statement, generic, custom = statements[0]
+    assert "$1" in statement and "'draft'" not in statement
+    # Five runs planned each time, prepared on the sixth, run from its plan on the seventh.
+    assert generic + custom == 2

@@ -87,6 +87,27 @@ def test_web_process_keeps_persistent_health_checked_connections() -> None:
     assert "pool" not in db["options"]
 
 
+def test_postgresql_connections_bind_on_the_server_and_prepare_repeated_queries() -> None:
+    for role in ("web", "worker"):
+        options = _database_settings(PROCESS_ROLE=role)["options"]
+        assert options["server_side_binding"] is True
+        assert options["prepare_threshold"] == 5
+    options = _database_settings(DATABASE_PREPARE_THRESHOLD="2")["options"]
+    assert options["prepare_threshold"] == 2
+
+
+def test_prepared_statements_can_be_turned_off_for_a_pooler() -> None:
+    options = _database_settings(DATABASE_PREPARE_THRESHOLD="")["options"]
+    # Django's default: client-side binding, psycopg never prepares.
+    assert "server_side_binding" not in options and "prepare_threshold" not in options
+
+
+def test_a_bad_prepare_threshold_is_a_clear_error() -> None:
+    done = _run(["manage.py", "check"], _production_env(DATABASE_PREPARE_THRESHOLD="often"))
+    assert done.returncode != 0
+    assert "DATABASE_PREPARE_THRESHOLD must be a whole number or empty, not 'often'" in done.stderr
+
+
 def test_worker_never_gets_a_connection_pool() -> None:
     web = _database_settings(PROCESS_ROLE="web", DATABASE_POOL="true")
     assert web["options"]["pool"]["max_size"] == 4 and web["max_age"] == 0
