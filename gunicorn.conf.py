@@ -3,19 +3,20 @@
 Every value can be changed from the environment, so one file serves a laptop, CI,
 `make bench` and a production host. Why each default is what it is:
 
-- gthread, 2 workers x 4 threads. `make bench` measures sync workers (2 x cores + 1 = 5)
-  beside it in the same interleaved rounds. On a lighter page (earlier runs) the API
-  list's throughput did not separate the two: sync over gthread was 1.38, 1.51, 0.75,
-  0.62 and 1.17. On the seeded page of 50 bookings and 163 items (23 Nov 2026, five runs)
-  sync served the list 1.12 to 1.30 times faster: two to three milliseconds of Python per
-  request, which four threads of one process take turns on under one GIL. The baseline
-  was no faster (0.85 to 1.51, median 0.96). What keeps gthread: 5 sync workers hold
-  twice the memory (about 410 MiB against 190 MiB resident), sync workers close every
-  connection after one response (no keep-alive), and a slow client holds a whole
-  process. gthread keeps idle connections aside and overlaps one thread's database wait
-  with another's work. That gives WEB_CONCURRENCY x WEB_THREADS = 8 database connections
-  per host at most. WEB_WORKER_CLASS=sync (with WEB_CONCURRENCY=5) switches back, and
-  README "Performance" has the figures.
+- gthread, 2 workers x 4 threads, with one change (bookings_site/gunicorn_workers.py):
+  a process takes a new connection only while one of its threads is free. Stock gthread
+  takes every connection it can, so a burst of connections (a load balancer opening its
+  pool, wrk's eight) can all land on the process that wakes first, and with keep-alive
+  they stay there: `make bench` saw rounds at half the throughput, the other process
+  idle. With the change the rounds hold steady (README, Performance).
+  `make bench` measures sync workers (2 x cores + 1 = 5) beside it in the same
+  interleaved rounds. What keeps gthread: 5 sync workers hold twice the memory (about
+  410 MiB against 190 MiB resident), close every connection after one response (no
+  keep-alive), and a slow client holds a whole process. gthread keeps idle connections
+  aside and overlaps one thread's database wait with another's work. That gives
+  WEB_CONCURRENCY x WEB_THREADS = 8 database connections per host at most.
+  WEB_WORKER_CLASS=sync (with WEB_CONCURRENCY=5) switches; any other gunicorn worker
+  class name is passed to gunicorn as it is.
 - max_requests + jitter: a safety net that recycles a worker now and then (staggered,
   so workers never restart together); the soak in `make bench` turns it off to prove
   workers do not grow without it.
@@ -36,7 +37,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bookings_site.settings")
 wsgi_app = "bookings_site.wsgi:application"
 bind = [f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"]  # noqa: S104
 
-worker_class = os.environ.get("WEB_WORKER_CLASS", "gthread")
+# "gthread" is gunicorn's gthread worker that takes a connection only while it has a free
+# thread (bookings_site/gunicorn_workers.py); any other value is gunicorn's own.
+_worker_class_name = os.environ.get("WEB_WORKER_CLASS", "gthread")
+worker_class = {"gthread": "bookings_site.gunicorn_workers.FairThreadWorker"}.get(
+    _worker_class_name, _worker_class_name
+)
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("WEB_THREADS", "4"))
 preload_app = os.environ.get("WEB_PRELOAD", "true").lower() in ("1", "true", "yes")

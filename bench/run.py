@@ -955,7 +955,7 @@ class Bench:
         environment (what `bin/web` would start)."""
         code = (
             "import json, runpy; c = runpy.run_path('gunicorn.conf.py'); "
-            "print(json.dumps({'WEB_WORKER_CLASS': c['worker_class'], "
+            "print(json.dumps({'WEB_WORKER_CLASS': c['_worker_class_name'], "
             "'WEB_CONCURRENCY': str(c['workers']), 'WEB_THREADS': str(c['threads'])}))"
         )
         done = subprocess.run(  # noqa: S603

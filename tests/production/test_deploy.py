@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 from gunicorn.config import Config
+from gunicorn.workers.gthread import ThreadWorker
 
+from bookings_site.gunicorn_workers import FairThreadWorker
 from tests.production.conftest import PASSED_ENV, ROOT
 
 PYTHON = sys.executable
@@ -117,7 +119,14 @@ def test_worker_never_gets_a_connection_pool() -> None:
 
 
 def _load_config(monkeypatch, **env: str) -> dict:
-    for key in ("WEB_CONCURRENCY", "WEB_THREADS", "PORT", "HOST", "WEB_MAX_REQUESTS"):
+    for key in (
+        "WEB_CONCURRENCY",
+        "WEB_THREADS",
+        "PORT",
+        "HOST",
+        "WEB_MAX_REQUESTS",
+        "WEB_WORKER_CLASS",
+    ):
         monkeypatch.delenv(key, raising=False)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
@@ -137,7 +146,7 @@ def test_gunicorn_config_loads_with_known_settings_only(monkeypatch) -> None:
     assert not unknown, f"not gunicorn settings (typos?): {unknown}"
     for name in names:
         config.set(name, namespace[name])  # gunicorn validates each value
-    assert config.worker_class_str == "gthread"
+    assert config.worker_class is FairThreadWorker and issubclass(FairThreadWorker, ThreadWorker)
     assert config.workers == 3
     assert config.threads == 4
     assert config.address == [("0.0.0.0", 9123)]  # noqa: S104
@@ -147,6 +156,11 @@ def test_gunicorn_config_loads_with_known_settings_only(monkeypatch) -> None:
     assert config.accesslog == "-"
     assert config.preload_app is True
     assert "x-request-id" in config.access_log_format
+
+
+def test_web_worker_class_switches_to_gunicorns_own(monkeypatch) -> None:
+    assert _load_config(monkeypatch, WEB_WORKER_CLASS="sync")["worker_class"] == "sync"
+    assert _load_config(monkeypatch)["_worker_class_name"] == "gthread"
 
 
 def test_gunicorn_accepts_the_config_file() -> None:
