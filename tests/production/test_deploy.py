@@ -110,6 +110,27 @@ def test_a_bad_prepare_threshold_is_a_clear_error() -> None:
     assert "DATABASE_PREPARE_THRESHOLD must be a whole number or empty, not 'often'" in done.stderr
 
 
+@pytest.mark.postgres
+def test_web_pool_connects_and_prepares_like_persistent_connections() -> None:
+    """DATABASE_POOL on a real PostgreSQL: the pool opens (psycopg-pool installed) and
+    its connections prepare repeated queries too."""
+    code = (
+        "import django; from django.db import connection; django.setup(); "
+        "runs = [connection.cursor().execute('SELECT %s::int + 1', [n]).fetchone()[0] "
+        "for n in range(7)]; "
+        "cursor = connection.cursor(); "
+        'cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '
+        "'SELECT $1::int + 1'\"); "
+        "print(type(connection.pool).__name__, runs[-1], cursor.fetchone()[0])"
+    )
+    env = _production_env(
+        DATABASE_URL=os.environ["DATABASE_URL"], DATABASE_POOL="true", PROCESS_ROLE="web"
+    )
+    done = _run(["-c", code], env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["ConnectionPool", "7", "1"]
+
+
 def test_worker_never_gets_a_connection_pool() -> None:
     web = _database_settings(PROCESS_ROLE="web", DATABASE_POOL="true")
     assert web["options"]["pool"]["max_size"] == 4 and web["max_age"] == 0
