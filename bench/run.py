@@ -33,6 +33,7 @@ import json
 import os
 import platform
 import re
+import resource
 import secrets
 import shutil
 import signal
@@ -181,6 +182,42 @@ def descendants(pid: int) -> list[int]:
             found.append(child)
             todo.append(child)
     return found
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def postgres_pids() -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if (entry / "comm").read_text().strip() == "postgres":
+                    pids.append(int(entry.name))
+    return pids
+
+
+def cpu_snapshot(web_pid: int) -> dict[str, float]:
+    """CPU seconds so far: the gunicorn workers of ``web_pid``, every PostgreSQL
+    process, this process's finished children (wrk) and the whole machine (busy)."""
+    children_usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    ticks = [int(t) for t in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    return {
+        "gunicorn": sum(cpu_seconds(pid) for pid in children(web_pid)),
+        "postgres": sum(cpu_seconds(pid) for pid in postgres_pids()),
+        "wrk": children_usage.ru_utime + children_usage.ru_stime,
+        "machine": (sum(ticks) - idle) / CLOCK_TICKS,
+    }
 
 
 def rss_mib(pid: int) -> float | None:
@@ -518,7 +555,9 @@ class Bench:
             return False
         return done.returncode == 0
 
-    def throughput(self, servers: dict[str, int] | None = None) -> dict[str, Any]:
+    def throughput(
+        self, servers: dict[str, int] | None = None, pids: dict[str, int] | None = None
+    ) -> dict[str, Any]:
         """Interleaved rounds of baseline and API on each server; medians and ratios.
 
         ``servers`` maps a label to a port; the first is the repository's configuration,
@@ -543,11 +582,21 @@ class Bench:
             for label, port in servers.items():
                 for kind, (path, h) in kinds.items():
                     if use_wrk:
+                        web_pid = (pids or {}).get(label)
+                        before = cpu_snapshot(web_pid) if web_pid else None
                         result = loadgen.wrk_throughput(
                             url=f"http://{HOST}:{port}{path}",
                             headers=h,
                             seconds=p.throughput_seconds,
                         )
+                        if before is not None and result["requests"]:
+                            after = cpu_snapshot(web_pid)
+                            result["cpu_ms_per_request"] = {
+                                part: round(
+                                    1000 * (after[part] - before[part]) / result["requests"], 3
+                                )
+                                for part in before
+                            }
                     else:
                         result = self._python_throughput(
                             path, h, seconds=p.throughput_seconds, port=port
@@ -556,6 +605,19 @@ class Bench:
                         raise RuntimeError(f"{label} {kind} answered errors under load: {result}")
                     rounds[label][kind].append(result)
         per_server = {label: _rates(runs) for label, runs in rounds.items()}
+        for label, runs in rounds.items():
+            # Where each request's CPU goes (median over the rounds): the gunicorn
+            # workers, PostgreSQL, wrk and the whole machine, per kind of request.
+            cpu = {
+                kind: {
+                    part: round(_median([r["cpu_ms_per_request"][part] for r in results]), 3)
+                    for part in results[0]["cpu_ms_per_request"]
+                }
+                for kind, results in runs.items()
+                if results and all("cpu_ms_per_request" in r for r in results)
+            }
+            if cpu:
+                per_server[label]["cpu_ms_per_request"] = cpu
         chosen, *others = servers
         summary: dict[str, Any] = {
             "load_generator": "wrk -t2 -c8" if use_wrk else "python, 8 connections",
@@ -1048,8 +1110,11 @@ class Bench:
                 if p.compare_workers:
                     other, label, port = self.start_other_web()
                     servers[label] = port
+                pids = {self._label(self.web_config): web.pid}
+                if other is not None:
+                    pids[label] = other.pid
                 try:
-                    tp = self.throughput(servers)
+                    tp = self.throughput(servers, pids)
                 finally:
                     if other is not None:
                         rss = [rss_mib(pid) for pid in children(other.pid)]
@@ -1073,6 +1138,16 @@ class Bench:
             else:
                 self.figure("API throughput ratio (api / baseline)", "missing", ">= 0.6", None)
             self.figure("Baseline req/s (.values(), 50 rows)", tp["baseline_rps"], "reported", True)
+            cpu = tp.get("cpu_ms_per_request", {})
+            for kind, name in (("api", "API list"), ("baseline", "baseline")):
+                if kind in cpu:
+                    self.figure(
+                        f"CPU per request, {name}: gunicorn / PostgreSQL / wrk / machine",
+                        " / ".join(str(cpu[kind][part]) for part in cpu[kind]),
+                        "reported",
+                        True,
+                        "ms",
+                    )
             self.compression()
             with self.step("latency"):
                 self.latency()

@@ -83,7 +83,15 @@ def test_quick_bench_runs_end_to_end_and_leaves_nothing_running(tmp_path: Path) 
     assert soak["requests"]["requests"] >= 300 and soak["requests"]["errors"] == {}
     assert soak["rss_mib_after_warmup"] and soak["connections"]["during"]["samples"] > 0
     assert "bookings-web" in soak["connections"]["before"]["by_application"]
-    assert results["details"]["throughput"]["baseline_rps"] > 0
+    throughput = results["details"]["throughput"]
+    assert throughput["baseline_rps"] > 0
+    if throughput["load_generator"].startswith("wrk"):
+        # Where each request's CPU went, per kind: every part measured, the API's
+        # database share above the baseline's (it renders items and totals).
+        cpu = throughput["cpu_ms_per_request"]
+        assert set(cpu["api"]) == {"gunicorn", "postgres", "wrk", "machine"}
+        assert all(value > 0 for value in cpu["api"].values()), cpu
+        assert cpu["api"]["postgres"] > cpu["baseline"]["postgres"], cpu
     assert results["details"]["readyz_after_soak"]["status"] == 200
     assert results["details"]["seed"]["bookings"] == 200
     assert table(results).count("\n") >= len(FIGURES)
