@@ -3,18 +3,22 @@
 Every value can be changed from the environment, so one file serves a laptop, CI,
 `make bench` and a production host. Why each default is what it is:
 
-- gthread, 2 workers x 4 threads, with one change (bookings_site/gunicorn_workers.py):
+- gthread, 3 workers x 2 threads, with one change (bookings_site/gunicorn_workers.py):
   a process takes a new connection only while one of its threads is free. Stock gthread
   takes every connection it can, so a burst of connections (a load balancer opening its
   pool, wrk's eight) can all land on the process that wakes first, and with keep-alive
   they stay there: `make bench` saw rounds at half the throughput, the other process
   idle. With the change the rounds hold steady (README, Performance).
   `make bench` measures sync workers (2 x cores + 1 = 5) beside it in the same
-  interleaved rounds. What keeps gthread: 5 sync workers hold twice the memory (about
-  410 MiB against 190 MiB resident), close every connection after one response (no
+  interleaved rounds. What keeps gthread: 5 sync workers hold more memory (428 MiB
+  against 269 MiB resident for 3 x 2), close every connection after one response (no
   keep-alive), and a slow client holds a whole process. gthread keeps idle connections
   aside and overlaps one thread's database wait with another's work. That gives
-  WEB_CONCURRENCY x WEB_THREADS = 8 database connections per host at most.
+  WEB_CONCURRENCY x WEB_THREADS = 6 database connections per host at most.
+  3 x 2 rather than 2 x 4: fewer threads per GIL. Measured in eight interleaved rounds
+  on the bench (23 Nov 2026), 3 x 2 served the API list 4 % faster (median 530 against
+  508 req/s) and the trivial baseline view 3 % slower (815 against 840). The heavier
+  request is the one this application serves. It costs one more process: about 100 MiB.
   WEB_WORKER_CLASS=sync (with WEB_CONCURRENCY=5) switches; any other gunicorn worker
   class name is passed to gunicorn as it is.
 - max_requests + jitter: a safety net that recycles a worker now and then (staggered,
@@ -43,8 +47,8 @@ _worker_class_name = os.environ.get("WEB_WORKER_CLASS", "gthread")
 worker_class = {"gthread": "bookings_site.gunicorn_workers.FairThreadWorker"}.get(
     _worker_class_name, _worker_class_name
 )
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("WEB_THREADS", "4"))
+workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
+threads = int(os.environ.get("WEB_THREADS", "2"))
 preload_app = os.environ.get("WEB_PRELOAD", "true").lower() in ("1", "true", "yes")
 
 max_requests = int(os.environ.get("WEB_MAX_REQUESTS", "5000"))

@@ -1041,7 +1041,7 @@ class Bench:
         """The worker class gunicorn.conf.py did not choose, to compare against: sync
         with 2 x cores + 1 processes, or gthread with 2 processes x 4 threads."""
         if self.web_config["WEB_WORKER_CLASS"] == "sync":
-            return {"WEB_WORKER_CLASS": "gthread", "WEB_CONCURRENCY": "2", "WEB_THREADS": "4"}
+            return {"WEB_WORKER_CLASS": "gthread", "WEB_CONCURRENCY": "3", "WEB_THREADS": "2"}
         workers = str(2 * (os.cpu_count() or 1) + 1)
         return {"WEB_WORKER_CLASS": "sync", "WEB_CONCURRENCY": workers, "WEB_THREADS": "1"}
 

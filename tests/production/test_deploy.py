@@ -169,7 +169,7 @@ def test_gunicorn_config_loads_with_known_settings_only(monkeypatch) -> None:
         config.set(name, namespace[name])  # gunicorn validates each value
     assert config.worker_class is FairThreadWorker and issubclass(FairThreadWorker, ThreadWorker)
     assert config.workers == 3
-    assert config.threads == 4
+    assert config.threads == 2
     assert config.address == [("0.0.0.0", 9123)]  # noqa: S104
     assert config.max_requests > 0 and 0 < config.max_requests_jitter < config.max_requests
     assert config.timeout == 30 and 0 < config.graceful_timeout <= config.timeout
