@@ -4,7 +4,8 @@ Every value can be changed from the environment, so one file serves a laptop, CI
 `make bench` and a production host. Why each default is what it is:
 
 - gthread, 3 workers x 2 threads, with one change (bookings_site/gunicorn_workers.py):
-  a process takes a new connection only while one of its threads is free. Stock gthread
+  while all of a process's threads are busy, it leaves new connections for 50 ms to a
+  process with a free thread before taking them itself. Stock gthread
   takes every connection it can, so a burst of connections (a load balancer opening its
   pool, wrk's eight) can all land on the process that wakes first, and with keep-alive
   they stay there: `make bench` saw rounds at half the throughput, the other process
@@ -41,8 +42,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bookings_site.settings")
 wsgi_app = "bookings_site.wsgi:application"
 bind = [f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"]  # noqa: S104
 
-# "gthread" is gunicorn's gthread worker that takes a connection only while it has a free
-# thread (bookings_site/gunicorn_workers.py); any other value is gunicorn's own.
+# "gthread" is gunicorn's gthread worker that leaves new connections to a process with a
+# free thread first (bookings_site/gunicorn_workers.py); any other value is gunicorn's own.
 _worker_class_name = os.environ.get("WEB_WORKER_CLASS", "gthread")
 worker_class = {"gthread": "bookings_site.gunicorn_workers.FairThreadWorker"}.get(
     _worker_class_name, _worker_class_name

@@ -605,19 +605,6 @@ class Bench:
                         raise RuntimeError(f"{label} {kind} answered errors under load: {result}")
                     rounds[label][kind].append(result)
         per_server = {label: _rates(runs) for label, runs in rounds.items()}
-        for label, runs in rounds.items():
-            # Where each request's CPU goes (median over the rounds): the gunicorn
-            # workers, PostgreSQL, wrk and the whole machine, per kind of request.
-            cpu = {
-                kind: {
-                    part: round(_median([r["cpu_ms_per_request"][part] for r in results]), 3)
-                    for part in results[0]["cpu_ms_per_request"]
-                }
-                for kind, results in runs.items()
-                if results and all("cpu_ms_per_request" in r for r in results)
-            }
-            if cpu:
-                per_server[label]["cpu_ms_per_request"] = cpu
         chosen, *others = servers
         summary: dict[str, Any] = {
             "load_generator": "wrk -t2 -c8" if use_wrk else "python, 8 connections",
@@ -1039,7 +1026,7 @@ class Bench:
 
     def other_web_config(self) -> dict[str, str]:
         """The worker class gunicorn.conf.py did not choose, to compare against: sync
-        with 2 x cores + 1 processes, or gthread with 2 processes x 4 threads."""
+        with 2 x cores + 1 processes, or gthread with 3 processes x 2 threads."""
         if self.web_config["WEB_WORKER_CLASS"] == "sync":
             return {"WEB_WORKER_CLASS": "gthread", "WEB_CONCURRENCY": "3", "WEB_THREADS": "2"}
         workers = str(2 * (os.cpu_count() or 1) + 1)
@@ -1204,6 +1191,18 @@ def _rates(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
         ]
         rates["round_ratios"] = [round(r, 3) for r in ratios]
         rates["ratio"] = round(_median(ratios), 3) if ratios else None
+    # Where each request's CPU goes (median over the rounds): the gunicorn workers,
+    # PostgreSQL, wrk and the whole machine, per kind of request.
+    cpu = {
+        kind: {
+            part: round(_median([r["cpu_ms_per_request"][part] for r in results]), 3)
+            for part in results[0]["cpu_ms_per_request"]
+        }
+        for kind, results in runs.items()
+        if results and all("cpu_ms_per_request" in r for r in results)
+    }
+    if cpu:
+        rates["cpu_ms_per_request"] = cpu
     return rates
 
 

@@ -1,6 +1,7 @@
-"""The web worker class (bookings_site/gunicorn_workers.py): gthread that takes a
-connection only while one of its threads is free, so a burst of connections spreads over
-the processes instead of piling onto the first one awake."""
+"""The web worker class (bookings_site/gunicorn_workers.py): gthread that, while all of
+its threads are busy, leaves new connections for a while to a process with a free one,
+so a burst of connections spreads over the processes instead of piling onto the first
+one awake."""
 
 from __future__ import annotations
 
@@ -17,20 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.run import children
 from tests.production.conftest import PASSED_ENV, ROOT, free_port
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
-    return found
 
 
 @pytest.fixture
@@ -63,7 +52,7 @@ def server(tmp_path: Path) -> Iterator[int]:
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            if len(_children(process.pid)) == 2:
+            if len(children(process.pid)) == 2:
                 try:
                     with socket.create_connection(("127.0.0.1", port), timeout=1):
                         break
