@@ -13,7 +13,20 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import (
+    Count,
+    DecimalField,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -21,8 +34,9 @@ from django.utils.html import format_html, format_html_join
 
 from bookings import services
 from bookings.admin_forms import AssignVendorForm, ConfirmForm
-from bookings.models import Booking, BookingItem
+from bookings.models import MONEY, ZERO, Booking, BookingItem
 from bookings.selectors import booking_totals
+from bookings_site.large_tables import DistinctValuesFilter, LargeTableAdminMixin
 from notifications.admin_inlines import AuditEntryInline, NotificationInline
 from notifications.formatting import format_money
 from notifications.models import AuditEntry
@@ -99,6 +113,20 @@ def _live_items(**conditions: Any) -> Exists:
     return Exists(
         BookingItem.objects.filter(booking=OuterRef("pk"), cancelled_at__isnull=True, **conditions)
     )
+
+
+def _per_booking(value: Any, output: Any, default: Any, **conditions: Any) -> Coalesce:
+    """One figure of a booking's live items as a correlated subquery: computed only for
+    the rows a page shows (a join with GROUP BY would sum every booking before LIMIT,
+    and a search joining the items again would multiply each sum)."""
+    rows = (
+        BookingItem.objects.filter(booking=OuterRef("pk"), cancelled_at__isnull=True, **conditions)
+        .order_by()
+        .values("booking")
+        .annotate(value=value)
+        .values("value")
+    )
+    return Coalesce(Subquery(rows, output_field=output), Value(default), output_field=output)
 
 
 class ItemVendorStatusFilter(admin.SimpleListFilter):
@@ -343,7 +371,14 @@ class BookingHistoryInline(AuditEntryInline):
             def __init__(self, *args: Any, **kwargs: Any) -> None:
                 super().__init__(*args, **kwargs)
                 if self.instance is not None and self.instance.pk:
-                    items = BookingItem.objects.filter(booking_id=self.instance.pk).values("pk")
+                    # The item ids as a list, not a subquery: an OR with IN (subquery)
+                    # is planned as a scan of the whole audit table, while two plain
+                    # conditions are two probes of its (content type, object) index.
+                    items = list(
+                        BookingItem.objects.filter(booking_id=self.instance.pk).values_list(
+                            "pk", flat=True
+                        )
+                    )
                     self.queryset = AuditEntry.objects.filter(
                         Q(
                             content_type=ContentType.objects.get_for_model(Booking),
@@ -369,7 +404,7 @@ def _booking_in(*statuses: str) -> Any:
 
 
 @admin.register(Booking)
-class BookingAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class BookingAdmin(LargeTableAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
     stay_after_add = True
     transitions = (
         Transition(
@@ -425,7 +460,7 @@ class BookingAdmin(ServiceAdminMixin, admin.ModelAdmin):
         ("broker", admin.RelatedFieldListFilter),
         ItemVendorFilter,
         "source",
-        ("currency", admin.AllValuesFieldListFilter),
+        ("currency", DistinctValuesFilter),
         "created_at",
     )
     search_fields = (
@@ -465,16 +500,24 @@ class BookingAdmin(ServiceAdminMixin, admin.ModelAdmin):
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        live = Q(items__cancelled_at__isnull=True)
+        money_field, count_field = DecimalField(**MONEY), IntegerField()
+        line = F("quantity")
         return (
             super()
             .get_queryset(request)
-            .with_totals()
             .annotate(
-                live_count=Count("items", filter=live),
-                confirmed_count=Count("items", filter=live & Q(items__vendor_status=V.CONFIRMED)),
-                to_assign_count=Count(
-                    "items", filter=live & Q(items__vendor_status__in=[V.UNASSIGNED, V.DECLINED])
+                total_sell=_per_booking(
+                    Sum(line * F("unit_price"), output_field=money_field), money_field, ZERO
+                ),
+                total_cost=_per_booking(
+                    Sum(line * F("unit_cost"), output_field=money_field), money_field, ZERO
+                ),
+                live_count=_per_booking(Count("pk"), count_field, 0),
+                confirmed_count=_per_booking(
+                    Count("pk"), count_field, 0, vendor_status=V.CONFIRMED
+                ),
+                to_assign_count=_per_booking(
+                    Count("pk"), count_field, 0, vendor_status__in=[V.UNASSIGNED, V.DECLINED]
                 ),
             )
         )
@@ -552,7 +595,9 @@ class BookingAdmin(ServiceAdminMixin, admin.ModelAdmin):
             return format_html("{} · {}", text, badge(f"{todo} need a vendor", "amber"))
         return text
 
-    @admin.display(description="sell", ordering="total_sell")
+    # Not sortable: ordering a million bookings by a sum of their items would compute
+    # every sum before the first page (a stored, indexed total would be needed).
+    @admin.display(description="sell")
     def sell(self, booking: Booking) -> str:
         return money(booking_totals(booking=booking).sell, booking.currency)
 
@@ -628,7 +673,7 @@ def save_item_rows(request: HttpRequest, formset: Any) -> None:
 
 
 @admin.register(BookingItem)
-class BookingItemAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class BookingItemAdmin(LargeTableAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
     transitions = ITEM_TRANSITIONS
     list_display = (
         "description",

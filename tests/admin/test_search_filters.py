@@ -232,3 +232,26 @@ def test_invitation_api_key_and_portal_account_filters(
     assert found(staff_client, PortalAccount, "kind=vendor") == {account.pk}
     assert found(staff_client, PortalAccount, "kind=broker") == set()
     assert found(staff_client, PortalAccount, f"q={vendor.name}") == {account.pk}
+
+
+@pytest.mark.parametrize("query", ["q={reference}", "q=Avenida", "q=V-1", "vendor={vendor}"])
+def test_booking_search_shows_the_same_totals_as_the_plain_list(
+    staff_client: Any, query: str
+) -> None:
+    """A search or filter that reaches the items (vendor name, vendor reference) must not
+    count each item once per matching item: five items, each EUR 300, are EUR 1,500 and
+    "5/5 confirmed" however the booking was found."""
+    hotel = factories.VendorFactory(name="Hotel Avenida", email="desk@avenida.example")
+    booking = make_booking("confirmed", vendor=hotel, items=5)
+
+    def row(params: str) -> tuple[str, str, str]:
+        response = staff_client.get(changelist(Booking) + "?" + params)
+        assert response.status_code == 200
+        [shown] = [b for b in response.context["cl"].result_list if b.pk == booking.pk]
+        admin = response.context["cl"].model_admin
+        return admin.sell(shown), admin.margin(shown), admin.items_progress(shown)
+
+    plain = row("")
+    assert plain[0].replace("\u00a0", " ") == "EUR 1,500.00"
+    assert plain[2] == "5/5 confirmed"
+    assert row(query.format(reference=booking.reference, vendor=hotel.pk)) == plain
