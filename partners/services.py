@@ -300,6 +300,29 @@ def partner_update_contact(*, partner: Partner, actor: Actor, **fields: Any) -> 
 API_KEY_PREFIX = "bk"
 
 
+def _check_key_user(*, actor: Actor, user: Any) -> None:
+    """A staff key acts with its user's permissions, so it must never carry more than
+    its creator holds: staff make keys for themselves (or partners); only a superuser,
+    who holds every permission, makes one for another staff user."""
+    if not user.is_staff:
+        raise ValidationFailed(
+            "Only staff users hold personal keys; give a partner's key to its vendor "
+            "or broker instead.",
+            field="user",
+        )
+    if not user.is_active:
+        raise ValidationFailed(f"{user.get_username()} is inactive.", field="user")
+    if actor.is_system:
+        return
+    creator = actor.audit_user
+    if creator is not None and (creator.pk == user.pk or creator.is_superuser):
+        return
+    raise NotPermitted(
+        "You can create API keys only for yourself and for partners; only a superuser "
+        "can create one for another staff user."
+    )
+
+
 @transaction.atomic
 def api_key_create(
     *,
@@ -318,6 +341,11 @@ def api_key_create(
     if sum(owner is not None for owner in (user, vendor, broker)) != 1:
         raise ValidationFailed("An API key belongs to exactly one user, vendor or broker.")
     actor.require_perm("partners.add_apikey", "create API keys")
+    if user is not None:
+        _check_key_user(actor=actor, user=user)
+    for field, partner in (("vendor", vendor), ("broker", broker)):
+        if partner is not None and not partner.is_active:
+            raise ValidationFailed(f"{partner.name} is inactive.", field=field)
     prefix = secrets.token_hex(4)
     while ApiKey.objects.filter(prefix=prefix).exists():  # pragma: no cover - 1 in 4e9
         prefix = secrets.token_hex(4)
