@@ -214,9 +214,6 @@ class BookingViewSet(CallerMixin, ApiViewSet):
 
     def create(self, request: Request) -> Response:
         data = self._valid(BookingInputSerializer, request.data)
-        broker = self.actor.broker
-        if broker is not None and data.get("broker") not in (None, broker):
-            raise drf.ValidationError({"broker": ["You can book only for yourself."]})
         booking = services.booking_create(actor=self.actor, **data)
         return self._render(booking, status.HTTP_201_CREATED)
 
@@ -227,7 +224,8 @@ class BookingViewSet(CallerMixin, ApiViewSet):
         return self._render(booking)
 
     def _valid(self, serializer_class: type[drf.Serializer], data: Any, **kwargs: Any) -> Any:
-        serializer = serializer_class(data=data, context={"kind": self.kind}, **kwargs)
+        context = {"kind": self.kind, "actor": self.actor}
+        serializer = serializer_class(data=data, context=context, **kwargs)
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
@@ -334,7 +332,8 @@ class BookingItemViewSet(CallerMixin, ApiViewSet):
         return Response(ITEM_SERIALIZERS[self.kind](item).data)
 
     def _valid(self, serializer_class: type[drf.Serializer], data: Any, **kwargs: Any) -> Any:
-        serializer = serializer_class(data=data, context={"kind": self.kind}, **kwargs)
+        context = {"kind": self.kind, "actor": self.actor}
+        serializer = serializer_class(data=data, context=context, **kwargs)
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 

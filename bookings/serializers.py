@@ -454,7 +454,25 @@ def check_dates(attrs: dict[str, Any], instance: Any = None) -> None:
         raise serializers.ValidationError({"end": ["The end cannot be before the start."]})
 
 
-class ItemInputSerializer(ApiModelSerializer):
+class PartnerScopedFields:
+    """A broker's input names no partner but itself: another broker's id and any
+    vendor's id get the answer a missing id gets, so an id tells nothing of whether
+    it exists. The service still enforces both rules; this only keeps the answer the same."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields: dict[str, serializers.Field] = super().get_fields()  # type: ignore[misc]
+        actor = self.context.get("actor")  # type: ignore[attr-defined]
+        broker = getattr(actor, "broker", None)
+        if broker is None:
+            return fields
+        if "broker" in fields:
+            fields["broker"].queryset = Broker.objects.filter(pk=broker.pk)  # type: ignore[attr-defined]
+        if "vendor" in fields:
+            fields["vendor"].queryset = Vendor.objects.none()  # type: ignore[attr-defined]
+        return fields
+
+
+class ItemInputSerializer(PartnerScopedFields, ApiModelSerializer):
     """An item to add. Staff give price and cost (and may assign a ``vendor`` at once);
     a broker requests a service: cost and vendor are ours to fill in."""
 
@@ -494,7 +512,7 @@ class ItemUpdateSerializer(ApiModelSerializer):
         return attrs
 
 
-class BookingInputSerializer(ApiModelSerializer):
+class BookingInputSerializer(PartnerScopedFields, ApiModelSerializer):
     """A new booking with its items. A broker's key books for its own broker."""
 
     broker = serializers.PrimaryKeyRelatedField(
@@ -515,7 +533,7 @@ class BookingInputSerializer(ApiModelSerializer):
         )
 
 
-class BookingUpdateSerializer(ApiModelSerializer):
+class BookingUpdateSerializer(PartnerScopedFields, ApiModelSerializer):
     broker = serializers.PrimaryKeyRelatedField(
         queryset=Broker.objects.all(), required=False, allow_null=True
     )

@@ -167,8 +167,11 @@ def test_broker_key_is_a_broker_actor(make_key: Any, broker: Any) -> None:
 
 
 def test_key_of_non_staff_user_without_partner_is_403(make_key: Any) -> None:
-    user = factories.UserFactory()
+    # Keys are made only for staff (api_key_create); this one's user left the staff.
+    user = factories.StaffFactory()
     _, raw = make_key(user=user)
+    user.is_staff = False
+    user.save(update_fields=["is_staff"])
     response = key_client(raw).get(URL)
     assert response.status_code == 403
 
