@@ -167,7 +167,7 @@ def notify(
             rows[dedupe_key] = Notification(
                 kind=kind,
                 channel=channel,
-                recipient_name=recipient.name[:200],
+                recipient_name=_one_line(recipient.name)[:200],
                 recipient=address,
                 context=full_context,
                 content_type=content_type,

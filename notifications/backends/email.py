@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import smtplib
+import unicodedata
 from email.utils import formataddr
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -29,6 +30,14 @@ def _by_code(code: int, text: str) -> TransientDeliveryError | PermanentDelivery
     if 400 <= code < 500:
         return TransientDeliveryError(f"SMTP {code}: {text}")
     return PermanentDeliveryError(f"SMTP {code}: {text}")
+
+
+def one_line(name: str) -> str:
+    """A display name on one line: control characters and line or paragraph
+    separators become spaces, runs of spaces one. A name stored with CR/LF would
+    otherwise make Django refuse the whole message (or, elsewhere, add a header)."""
+    spaced = "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in name)
+    return " ".join(spaced.split())
 
 
 def _decode(value: Any) -> str:
@@ -63,11 +72,8 @@ class EmailBackend(BaseBackend):
             raise PermanentDeliveryError(
                 f"{notification.recipient!r} is not a valid email address."
             ) from exc
-        to = (
-            formataddr((notification.recipient_name, notification.recipient))
-            if notification.recipient_name
-            else notification.recipient
-        )
+        name = one_line(notification.recipient_name)
+        to = formataddr((name, notification.recipient)) if name else notification.recipient
         message = EmailMultiAlternatives(
             subject=notification.subject,
             body=notification.body_text,
