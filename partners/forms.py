@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
-import time
 from typing import Any
 
+from axes.helpers import get_cool_off
 from django import forms
-from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
@@ -22,58 +19,18 @@ from partners.models import E164_VALIDATOR, Channel, Invitation
 logger = logging.getLogger(__name__)
 
 
-class LoginThrottle:
-    """Slows down password guessing: after ``LOGIN_FAILURE_LIMIT`` failed logins for one
-    username from one address within ``LOGIN_FAILURE_WINDOW`` seconds, that pair is
-    refused for ``LOGIN_LOCKOUT_SECONDS`` without the password even being checked.
-
-    Keyed by username *and* address, so someone guessing from elsewhere cannot lock a
-    partner out of their own account. The counters live in the default cache, which in
-    production is shared by every process (database or Redis).
-    """
-
-    def __init__(self, *, username: str, address: str) -> None:
-        raw = f"{username.strip().lower()}|{address}".encode()
-        digest = hashlib.sha256(raw).hexdigest()
-        self.count_key = f"login-failures:{digest}"
-        self.block_key = f"login-blocked:{digest}"
-        self.limit: int = getattr(settings, "LOGIN_FAILURE_LIMIT", 5)
-        self.window: int = getattr(settings, "LOGIN_FAILURE_WINDOW", 15 * 60)
-        self.lockout: int = getattr(settings, "LOGIN_LOCKOUT_SECONDS", 15 * 60)
-
-    def blocked_for(self) -> int:
-        """Seconds left of a lockout, 0 when logging in is allowed."""
-        until = cache.get(self.block_key)
-        if until is None:
-            return 0
-        return max(0, math.ceil(until - time.time()))
-
-    def failed(self) -> None:
-        cache.add(self.count_key, 0, timeout=self.window)
-        try:
-            failures = cache.incr(self.count_key)
-        except ValueError:  # expired between add and incr
-            cache.set(self.count_key, 1, timeout=self.window)
-            failures = 1
-        if failures >= self.limit:
-            cache.set(self.block_key, time.time() + self.lockout, timeout=self.lockout)
-            cache.delete(self.count_key)
-            logger.warning("login locked out after %s failures", failures)
-
-    def succeeded(self) -> None:
-        cache.delete(self.count_key)
-
-
-def client_address(request: HttpRequest | None) -> str:
-    # REMOTE_ADDR, not X-Forwarded-For: a header the client sets would let a guesser
-    # pick a fresh "address" for every try.
-    return (request.META.get("REMOTE_ADDR") if request else "") or "unknown"
+def lockout_minutes(request: HttpRequest | None) -> int:
+    cool_off = get_cool_off(request)
+    return max(1, math.ceil(cool_off.total_seconds() / 60)) if cool_off else 15
 
 
 class ThrottledLoginMixin:
-    """Refuses a login form for a while after repeated failures (see ``LoginThrottle``).
+    """Says why a login was refused when django-axes holds it back (see settings:
+    ``AXES_*``): too many failures for this username from this client address.
 
     Mixed into Django's own login forms, before them: the portal's and the admin's.
+    Axes refuses inside ``authenticate`` without checking the password; the form then
+    shows this message instead of "wrong password", and the view answers 429.
     """
 
     error_messages = {
@@ -87,23 +44,17 @@ class ThrottledLoginMixin:
     request: HttpRequest | None
 
     def clean(self) -> dict[str, Any]:
-        username = self.cleaned_data.get("username") or ""
-        throttle = LoginThrottle(username=username, address=client_address(self.request))
-        wait = throttle.blocked_for()
-        if wait:
-            self.throttled = True
-            raise ValidationError(
-                self.error_messages["throttled"],
-                code="throttled",
-                params={"minutes": max(1, math.ceil(wait / 60))},
-            )
         try:
             cleaned: dict[str, Any] = super().clean()  # type: ignore[misc]
         except ValidationError:
-            if username:
-                throttle.failed()
+            if getattr(self.request, "axes_locked_out", False):
+                self.throttled = True
+                raise ValidationError(
+                    self.error_messages["throttled"],
+                    code="throttled",
+                    params={"minutes": lockout_minutes(self.request)},
+                ) from None
             raise
-        throttle.succeeded()
         return cleaned
 
 

@@ -133,6 +133,20 @@ class LoginView(auth_views.LoginView):
         return response
 
 
+def login_locked_out(
+    request: HttpRequest, original_response: HttpResponse | None = None, credentials: Any = None
+) -> HttpResponse:
+    """django-axes' answer to a login it held back (``AXES_LOCKOUT_CALLABLE``): the
+    login page as the view rendered it, whose form says why, answered 429."""
+    if original_response is None:
+        original_response = HttpResponse(
+            "Too many failed attempts. Try again later, or reset your password.",
+            content_type="text/plain; charset=utf-8",
+        )
+    original_response.status_code = 429
+    return original_response
+
+
 # --- invitations ---------------------------------------------------------------------
 
 INVALID_HELP = {
