@@ -1,7 +1,8 @@
 """Back office for the outbox and the audit log.
 
-Nothing here writes a row itself: retry and cancel call the services, and the audit
-log is read-only for everyone, superusers included.
+Nothing here writes a row itself: retry, cancel and the decisions on interrupted
+sends (send again, mark as delivered) call the services, and the audit log is
+read-only for everyone, superusers included.
 """
 
 from __future__ import annotations
@@ -16,7 +17,12 @@ from django.utils.html import format_html
 
 from notifications.admin_inlines import STATUS_TONES, ReadOnlyInlineMixin
 from notifications.models import AuditEntry, DeliveryAttempt, Notification
-from notifications.services import notifications_cancel, notifications_retry
+from notifications.services import (
+    notifications_cancel,
+    notifications_mark_delivered,
+    notifications_retry,
+    notifications_send_again,
+)
 
 
 class DeliveryAttemptInline(ReadOnlyInlineMixin, admin.TabularInline):
@@ -36,17 +42,18 @@ class NotificationAdmin(admin.ModelAdmin):
         "recipient",
         "reference",
         "status_badge",
+        "possible_duplicate",
         "attempts",
         "next_attempt_at",
         "sent_at",
     )
-    list_filter = ("status", "channel", "kind", "created_at")
+    list_filter = ("status", "possible_duplicate", "channel", "kind", "created_at")
     search_fields = ("recipient", "recipient_name", "=reference", "=provider_message_id")
     date_hierarchy = "created_at"
     list_select_related = ("content_type",)
     list_per_page = 50
     show_full_result_count = False  # COUNT(*) over a large outbox on every page
-    actions = ("retry", "cancel")
+    actions = ("retry", "cancel", "send_again", "mark_delivered")
     inlines = (DeliveryAttemptInline,)
     fieldsets = (
         (
@@ -70,6 +77,7 @@ class NotificationAdmin(admin.ModelAdmin):
                     ("attempts", "max_attempts"),
                     "next_attempt_at",
                     "claimed_at",
+                    ("interrupted_at", "possible_duplicate"),
                     "last_error",
                     "provider_message_id",
                     ("created_at", "sent_at"),
@@ -191,7 +199,10 @@ class NotificationAdmin(admin.ModelAdmin):
                 messages.WARNING,
             )
 
-    @admin.action(description="Cancel the selected pending notifications", permissions=["change"])
+    @admin.action(
+        description="Cancel the selected pending notifications (or drop interrupted ones)",
+        permissions=["change"],
+    )
     def cancel(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
         ids = list(queryset.values_list("pk", flat=True))
         cancelled = notifications_cancel(notification_ids=ids)
@@ -200,8 +211,46 @@ class NotificationAdmin(admin.ModelAdmin):
         if len(ids) > cancelled:
             self.message_user(
                 request,
-                f"{len(ids) - cancelled} notification(s) skipped: only pending ones can be "
-                "cancelled.",
+                f"{len(ids) - cancelled} notification(s) skipped: only pending or interrupted "
+                "ones can be cancelled.",
+                messages.WARNING,
+            )
+
+    @admin.action(
+        description="Send the selected interrupted notifications again (possible duplicate)",
+        permissions=["change"],
+    )
+    def send_again(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
+        ids = list(queryset.values_list("pk", flat=True))
+        done = notifications_send_again(notification_ids=ids, user=request.user)
+        if done:
+            self.message_user(
+                request,
+                f"{done} notification(s) queued to be sent again; the recipient may get "
+                "two copies.",
+                messages.SUCCESS,
+            )
+        self._skipped(request, len(ids) - done)
+
+    @admin.action(
+        description="Mark the selected interrupted notifications as delivered (no resend)",
+        permissions=["change"],
+    )
+    def mark_delivered(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
+        ids = list(queryset.values_list("pk", flat=True))
+        done = notifications_mark_delivered(notification_ids=ids, user=request.user)
+        if done:
+            self.message_user(
+                request, f"{done} notification(s) marked as delivered.", messages.SUCCESS
+            )
+        self._skipped(request, len(ids) - done)
+
+    def _skipped(self, request: HttpRequest, skipped: int) -> None:
+        if skipped:
+            self.message_user(
+                request,
+                f"{skipped} notification(s) skipped: only interrupted ones (held after an "
+                "interrupted send) wait for this decision.",
                 messages.WARNING,
             )
 

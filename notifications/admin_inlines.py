@@ -24,6 +24,7 @@ STATUS_TONES = {
     Notification.Status.READ: "#276749",
     Notification.Status.FAILED: "#c53030",
     Notification.Status.CANCELLED: "#718096",
+    Notification.Status.INTERRUPTED: "#c05621",
 }
 
 

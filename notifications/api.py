@@ -36,6 +36,8 @@ class NotificationSerializer(serializers.ModelSerializer):
             "attempts",
             "max_attempts",
             "last_error",
+            "interrupted_at",
+            "possible_duplicate",
             "next_attempt_at",
             "created_at",
             "updated_at",
@@ -52,12 +54,15 @@ class NotificationFilter(ApiFilterSet):
     channel = django_filters.ChoiceFilter(choices=Notification.Channel.choices)
     kind = django_filters.CharFilter()
     reference = django_filters.CharFilter()
+    possible_duplicate = django_filters.BooleanFilter(
+        help_text="Sent again after an interrupted send: the recipient may have two copies."
+    )
     created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Notification
-        fields = ("status", "channel", "kind", "reference")
+        fields = ("status", "channel", "kind", "reference", "possible_duplicate")
 
 
 class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):

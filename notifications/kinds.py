@@ -3,11 +3,32 @@
 Bodies live in ``templates/notifications/<kind>.txt`` (and optionally ``.html``).
 WhatsApp business-initiated messages must use a pre-approved template; its name and
 the context keys that fill its parameters, in order, are declared here.
+
+Each kind also says, per channel, what becomes of a message whose send was
+interrupted (the worker died, or the task was stopped, after handing the message
+over and before recording the answer): nobody can know whether it reached the
+recipient, so it is either sent again at once, marked as a possible duplicate
+(``RESEND``), or held until a person decides (``HOLD``). See README, "Delivery
+guarantee".
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
+
+RESEND = "resend"
+HOLD = "hold"
+
+# Email is sent again: every attempt carries the row's own Message-ID, so mail
+# systems that keep one copy per Message-ID drop the second, and a reader who sees
+# both sees the same message twice. WhatsApp is held: the Cloud API has no
+# idempotency key, so a second request is a second message on the recipient's
+# phone (a vendor asked twice may book twice); a status receipt for the interrupted
+# send settles the row by itself (notifications/receipts.py). A channel not named
+# is held: a copy nobody can take back is never sent without a person's decision.
+DEFAULT_AFTER_INTERRUPTION: Mapping[str, str] = MappingProxyType({"email": RESEND})
 
 
 @dataclass(frozen=True)
@@ -15,6 +36,13 @@ class Kind:
     subject: str
     whatsapp_params: tuple[str, ...] = field(default=("reference",))
     whatsapp_template: str = ""
+    after_interruption: Mapping[str, str] = field(
+        default_factory=lambda: DEFAULT_AFTER_INTERRUPTION
+    )
+
+    def policy_after_interruption(self, channel: str) -> str:
+        """``RESEND`` or ``HOLD`` for an interrupted message of this kind on ``channel``."""
+        return self.after_interruption.get(channel, HOLD)
 
 
 KINDS: dict[str, Kind] = {
@@ -51,3 +79,9 @@ KINDS: dict[str, Kind] = {
     "offer_expired": Kind(subject="Offer {reference} has expired"),
     "offer_withdrawn": Kind(subject="Offer {reference} was withdrawn"),
 }
+
+
+def policy_after_interruption(kind: str, channel: str) -> str:
+    """The policy of a stored row; a kind no longer declared is held."""
+    spec = KINDS.get(kind)
+    return spec.policy_after_interruption(channel) if spec is not None else HOLD

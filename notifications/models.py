@@ -68,6 +68,9 @@ class Notification(models.Model):
         READ = "read", "Read"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
+        # A send was interrupted and its kind is held after an interruption: never
+        # sent again until a person decides (send again, mark delivered, cancel).
+        INTERRUPTED = "interrupted", "Interrupted (held)"
 
     kind = models.CharField(max_length=50, db_index=True)
     channel = models.CharField(max_length=16, choices=Channel.choices)
@@ -110,6 +113,16 @@ class Notification(models.Model):
     )
     last_error = models.TextField(blank=True)
     provider_message_id = models.CharField(max_length=255, blank=True, db_index=True)
+    interrupted_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When a send of this row was last interrupted (outcome unknown).",
+    )
+    possible_duplicate = models.BooleanField(
+        default=False,
+        db_index=True,
+        help_text="Sent again after an interrupted send: the recipient may have two copies.",
+    )
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -138,7 +151,9 @@ class DeliveryAttempt(models.Model):
     number = models.PositiveSmallIntegerField()
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
-    outcome = models.CharField(max_length=16, blank=True, help_text="sent, retry or failed")
+    outcome = models.CharField(
+        max_length=16, blank=True, help_text="sent, retry, failed or interrupted"
+    )
     error = models.TextField(blank=True)
     provider_message_id = models.CharField(max_length=255, blank=True)
 

@@ -2,8 +2,9 @@
 
 Receipts may arrive more than once and out of order (``read`` before ``delivered``):
 each update is conditional on the row's current status, so a row only moves forward
-(sent -> delivered -> read; failed from sent or delivered) and a repeated receipt
-changes nothing. Receipts for ids we do not know are acknowledged and ignored.
+(sent -> delivered -> read; failed from sent or delivered; a held interrupted send to
+whatever the receipt says) and a repeated receipt changes nothing. Receipts for ids we
+do not know are acknowledged and ignored.
 """
 
 from __future__ import annotations
@@ -121,10 +122,16 @@ def _apply(receipt: Receipt) -> bool:
     if rows is None:
         return False
     now = timezone.now()
+    # A receipt for a held interrupted send proves what nobody knew: the message
+    # reached WhatsApp (sent, delivered, read) or did not (failed). It settles the row.
     if receipt.status == "sent":
-        return bool(rows.filter(sent_at__isnull=True).update(sent_at=receipt.at, updated_at=now))
+        settled = rows.filter(status=S.INTERRUPTED).update(
+            status=S.SENT, sent_at=receipt.at, updated_at=now
+        )
+        stamped = rows.filter(sent_at__isnull=True).update(sent_at=receipt.at, updated_at=now)
+        return bool(settled or stamped)
     if receipt.status == "delivered":
-        moved = rows.filter(status=S.SENT).update(
+        moved = rows.filter(status__in=[S.SENT, S.INTERRUPTED]).update(
             status=S.DELIVERED, delivered_at=receipt.at, updated_at=now
         )
         # Already read (receipts out of order), or still being recorded as sent.
@@ -133,7 +140,7 @@ def _apply(receipt: Receipt) -> bool:
         )
         return bool(moved or stamped)
     if receipt.status == "read":
-        moved = rows.filter(status__in=[S.SENT, S.DELIVERED]).update(
+        moved = rows.filter(status__in=[S.SENT, S.DELIVERED, S.INTERRUPTED]).update(
             status=S.READ, read_at=receipt.at, updated_at=now
         )
         stamped = rows.filter(read_at__isnull=True).update(read_at=receipt.at, updated_at=now)
@@ -141,7 +148,7 @@ def _apply(receipt: Receipt) -> bool:
         return bool(moved or stamped)
     if receipt.status == "failed":
         return bool(
-            rows.filter(status__in=[S.SENT, S.DELIVERED]).update(
+            rows.filter(status__in=[S.SENT, S.DELIVERED, S.INTERRUPTED]).update(
                 status=S.FAILED, failed_at=receipt.at, last_error=receipt.error, updated_at=now
             )
         )

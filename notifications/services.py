@@ -26,6 +26,7 @@ from django.template.loader import get_template, render_to_string
 from django.utils import timezone
 
 from notifications import conf
+from notifications.delivery import HELD, INTERRUPTED, interrupt_stale
 from notifications.kinds import KINDS
 from notifications.models import AuditEntry, DeliveryAttempt, Notification
 
@@ -251,19 +252,23 @@ def _oldest_waiting_task() -> datetime | None:
 
 
 def notifications_sweep(*, limit: int = 1000) -> dict[str, int]:
-    """Enqueue again what no task is going to deliver; runs every minute.
+    """Settle interrupted sends and enqueue again what no task is going to deliver;
+    runs every minute.
 
+    - rows claimed by a worker that died mid-send (claim older than the task
+      timeout plus a margin) are interrupted sends: the kind's policy sends them
+      again (marked as possible duplicates once sent) or holds them for a person;
     - pending rows never tried whose enqueue was lost (a crash between commit and
       enqueue, a broker down): due for longer than ``NOTIFICATION_SWEEP_GRACE``, so a
       row still on its way through the queue is not normally sent a second task;
-    - pending rows waiting for a retry, as soon as they are due;
-    - rows claimed by a worker that died mid-send (claim older than the task
-      timeout plus a margin).
+    - pending rows waiting for a retry (or resent after an interruption), as soon
+      as they are due.
 
     A row enqueued twice is still sent once: the task's claim decides.
     """
     now = timezone.now()
     S = Notification.Status
+    settled = interrupt_stale(now=now, limit=limit)
     # A row whose task is still waiting in a backlogged queue is not lost: with the
     # ORM broker, only rows due well before the oldest waiting task are.
     oldest = _oldest_waiting_task()
@@ -271,20 +276,24 @@ def notifications_sweep(*, limit: int = 1000) -> dict[str, int]:
     due = Q(
         status=S.PENDING, attempts=0, next_attempt_at__lte=lost_before - conf.sweep_grace()
     ) | Q(status=S.PENDING, attempts__gt=0, next_attempt_at__lte=now)
-    stale = Q(status=S.SENDING, claimed_at__lt=now - conf.claim_stale_after())
     rows = list(
-        Notification.objects.filter(due | stale)
+        Notification.objects.filter(due)
         .order_by("next_attempt_at", "pk")
-        .values_list("pk", "status")[:limit]
+        .values_list("pk", flat=True)[:limit]
     )
-    for pk, _status in rows:
+    for pk in rows:
         enqueue_delivery(pk)
     counts = {
-        "due": sum(1 for _, status in rows if status == S.PENDING),
-        "stale": sum(1 for _, status in rows if status == S.SENDING),
+        "due": len(rows),
+        "interrupted": sum(settled.values()),
+        "held": settled[HELD],
     }
-    if rows:
-        logger.info("notification sweep enqueued %(due)s due and %(stale)s stale rows", counts)
+    if rows or counts["interrupted"]:
+        logger.info(
+            "notification sweep: %(interrupted)s interrupted sends settled (%(held)s held), "
+            "%(due)s rows enqueued",
+            counts,
+        )
     return counts
 
 
@@ -316,11 +325,82 @@ def notifications_retry(*, notification_ids: Iterable[int]) -> int:
 
 
 def notifications_cancel(*, notification_ids: Iterable[int]) -> int:
-    """pending -> cancelled. A row already being sent cannot be called back."""
+    """pending | interrupted -> cancelled. A row already being sent cannot be called back.
+
+    For an interrupted row this is the decision to drop it: whatever the interrupted
+    send did stays as it is, and nothing more is sent.
+    """
     S = Notification.Status
-    return Notification.objects.filter(pk__in=list(notification_ids), status=S.PENDING).update(
-        status=S.CANCELLED, updated_at=timezone.now()
+    return Notification.objects.filter(
+        pk__in=list(notification_ids), status__in=[S.PENDING, S.INTERRUPTED]
+    ).update(status=S.CANCELLED, updated_at=timezone.now())
+
+
+def _decided(row: Notification, *, action: str, user: Any, to_status: str) -> None:
+    label = (user.get_full_name() or user.get_username()) if user is not None else "system"
+    audit_record(
+        target=row,
+        action=action,
+        user=user,
+        actor_label=label,
+        from_status=Notification.Status.INTERRUPTED,
+        to_status=to_status,
+        data={"interrupted_at": row.interrupted_at.isoformat() if row.interrupted_at else None},
     )
+
+
+@transaction.atomic
+def notifications_send_again(*, notification_ids: Iterable[int], user: Any = None) -> int:
+    """interrupted -> pending now: a person decided the held message is sent again.
+
+    The copy is marked as a possible duplicate once sent (the interrupted send may
+    have reached the recipient). Returns how many rows; others are left alone.
+    """
+    S = Notification.Status
+    now = timezone.now()
+    rows = list(
+        Notification.objects.select_for_update()
+        .filter(pk__in=list(notification_ids), status=S.INTERRUPTED)
+        .order_by("pk")
+    )
+    for row in rows:
+        Notification.objects.filter(pk=row.pk).update(
+            status=S.PENDING,
+            next_attempt_at=now,
+            # A decision by a person is worth a full set of attempts.
+            max_attempts=max(row.max_attempts, row.attempts + conf.max_attempts()),
+            updated_at=now,
+        )
+        _decided(row, action="notification_sent_again", user=user, to_status=S.PENDING)
+    _enqueue_on_commit(row.pk for row in rows)
+    return len(rows)
+
+
+@transaction.atomic
+def notifications_mark_delivered(*, notification_ids: Iterable[int], user: Any = None) -> int:
+    """interrupted -> sent: a person knows the interrupted send reached the recipient.
+
+    ``sent_at`` is when that send began. Returns how many rows; others are left alone.
+    """
+    S = Notification.Status
+    now = timezone.now()
+    rows = list(
+        Notification.objects.select_for_update()
+        .filter(pk__in=list(notification_ids), status=S.INTERRUPTED)
+        .order_by("pk")
+    )
+    for row in rows:
+        began = (
+            DeliveryAttempt.objects.filter(notification=row, outcome=INTERRUPTED)
+            .order_by("-number")
+            .values_list("started_at", flat=True)
+            .first()
+        )
+        Notification.objects.filter(pk=row.pk).update(
+            status=S.SENT, sent_at=began or row.interrupted_at, updated_at=now
+        )
+        _decided(row, action="notification_marked_delivered", user=user, to_status=S.SENT)
+    return len(rows)
 
 
 def notifications_purge(*, days: int | None = None, batch_size: int = 1000) -> int:

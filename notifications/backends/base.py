@@ -9,14 +9,22 @@ if TYPE_CHECKING:
 
 
 class DeliveryError(Exception):
-    """The message was not handed over. ``transient`` says whether trying later can help."""
+    """The message was not handed over. ``transient`` says whether trying later can help.
+
+    ``uncertain`` says the message may have been handed over all the same: the request
+    left and no answer came back (a read timeout). Such a send counts as interrupted,
+    and the kind's policy decides whether it is sent again (notifications/kinds.py).
+    """
 
     transient = False
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, uncertain: bool = False
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.retry_after = retry_after
+        self.uncertain = uncertain
 
 
 class TransientDeliveryError(DeliveryError):

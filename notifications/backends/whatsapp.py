@@ -128,6 +128,11 @@ class CloudApiBackend(BaseBackend):
         payload = message_payload(notification)
         try:
             response = self.session.post(self.url, json=payload, timeout=self.timeout)
+        except requests.ReadTimeout as exc:
+            # The request left: the Cloud API may have accepted the message.
+            raise TransientDeliveryError(
+                f"WhatsApp API did not answer in time: {exc}", uncertain=True
+            ) from exc
         except requests.Timeout as exc:
             raise TransientDeliveryError(f"WhatsApp API timed out: {exc}") from exc
         except requests.RequestException as exc:

@@ -133,3 +133,20 @@ def test_moment_out_of_range_is_400(viewer: Any) -> None:
     response = viewer.get(URL, {"created_after": "0001-01-01T00:00:00+05:00"})
     assert response.status_code == 400
     assert "created_after" in response.json()
+
+
+def test_a_possible_duplicate_is_shown_and_filterable(viewer: Any) -> None:
+    """A copy sent again after an interrupted send says so, and can be listed alone."""
+    clean = _row()
+    resent = _row(interrupted_at=timezone.now(), possible_duplicate=True)
+    held = _row(status=Notification.Status.INTERRUPTED, interrupted_at=timezone.now())
+    data = {n["id"]: n for n in viewer.get(URL).json()["results"]}
+    assert data[resent.pk]["possible_duplicate"] is True
+    assert data[resent.pk]["interrupted_at"] is not None
+    assert data[clean.pk]["possible_duplicate"] is False
+    assert data[clean.pk]["interrupted_at"] is None
+    assert data[held.pk]["status"] == "interrupted"
+    duplicates = viewer.get(f"{URL}?possible_duplicate=true").json()["results"]
+    assert [n["id"] for n in duplicates] == [resent.pk]
+    held_rows = viewer.get(f"{URL}?status=interrupted").json()["results"]
+    assert [n["id"] for n in held_rows] == [held.pk]

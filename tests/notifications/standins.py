@@ -7,6 +7,7 @@ tests and by ``bench/pipeline.py``.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import logging
@@ -65,6 +66,10 @@ class SmtpHandler:
         # Every n-th DATA gets a transient "451" (0: never), for soak runs.
         self.fail_every = 0
         self.data_commands = 0
+        # Seconds between taking a message and saying "250" (a slow relay): a client
+        # killed meanwhile has handed over a message it will never hear was accepted.
+        self.reply_delay = 0.0
+        self.replying = 0  # messages taken whose "250" is still to come
         self.lock = threading.Lock()
 
     async def handle_EHLO(
@@ -98,7 +103,22 @@ class SmtpHandler:
                     data=bytes(envelope.content),
                 )
             )
+            delay = self.reply_delay
+            if delay:
+                self.replying += 1
+        if delay:
+            try:
+                await asyncio.sleep(delay)
+            finally:
+                with self.lock:
+                    self.replying -= 1
         return "250 Message accepted for delivery"
+
+    def message_ids(self, notification_id: int) -> list[str]:
+        """The Message-ID header of every copy of one notification taken."""
+        with self.lock:
+            mails = [m for m in self.messages if m.notification_id == notification_id]
+        return [m.message["Message-ID"] for m in mails]
 
     def accepted_ids(self) -> Counter[int]:
         with self.lock:

@@ -98,10 +98,12 @@ def test_changelist_offers_the_status_channel_and_kind_filters(
 ) -> None:
     response = admin_client.get(CHANGELIST)
     titles = {spec.title for spec in response.context["cl"].filter_specs}
-    assert {"status", "channel", "kind"} <= titles
+    assert {"status", "possible duplicate", "channel", "kind"} <= titles
     assert set(response.context["action_form"].fields["action"].choices) >= {
         ("retry", "Retry the selected failed or cancelled notifications"),
-        ("cancel", "Cancel the selected pending notifications"),
+        ("cancel", "Cancel the selected pending notifications (or drop interrupted ones)"),
+        ("send_again", "Send the selected interrupted notifications again (possible duplicate)"),
+        ("mark_delivered", "Mark the selected interrupted notifications as delivered (no resend)"),
     }
 
 

@@ -21,6 +21,7 @@ from notifications.backends import get_backend
 from notifications.backends.whatsapp import ConsoleBackend
 from notifications.models import DeliveryAttempt, Notification
 from notifications.services import Recipient, notify, recording_only
+from tests.notifications.conftest import WHATSAPP_SETTINGS
 from tests.notifications.standins import HANG, CloudApiStandIn, SmtpStandIn
 
 pytestmark = pytest.mark.django_db
@@ -130,7 +131,7 @@ def test_smtp_5xx_fails_at_once_with_the_reason(smtp_settings: SmtpStandIn) -> N
     # No more attempts: not by the task, not by the sweep.
     make_due(row)
     assert delivery.deliver(row.pk) == delivery.SKIPPED
-    assert services.notifications_sweep() == {"due": 0, "stale": 0}
+    assert services.notifications_sweep() == {"due": 0, "interrupted": 0, "held": 0}
     assert attempts(row) == [(1, "failed")]
     assert smtp_settings.handler.messages == []
 
@@ -284,16 +285,42 @@ def test_http_4xx_fails_at_once_with_the_providers_reason(
     assert len(whatsapp_settings.state.requests) == 1
 
 
-def test_a_slow_api_times_out_as_a_transient_failure(
+def test_an_api_that_never_answers_is_an_interrupted_send_held_for_whatsapp(
     whatsapp_settings: CloudApiStandIn, settings: Any
 ) -> None:
+    """The request left and no answer came: the Cloud API may have accepted it. A
+    WhatsApp message is not sent again without a person's decision."""
     settings.WHATSAPP_READ_TIMEOUT = 0.3
     whatsapp_settings.state.responder = lambda request, number: HANG
     row = record(channel="whatsapp")
-    assert delivery.deliver(row.pk) == delivery.RETRY
+    assert delivery.deliver(row.pk) == delivery.INTERRUPTED
     whatsapp_settings.state.release.set()
     row.refresh_from_db()
-    assert row.status == S.PENDING and "timed out" in row.last_error
+    assert row.status == S.INTERRUPTED and row.interrupted_at is not None
+    assert "did not answer in time" in row.last_error and "Held" in row.last_error
+    assert attempts(row) == [(1, "interrupted")]
+    make_due(row)
+    assert delivery.deliver(row.pk) == delivery.SKIPPED
+    assert services.notifications_sweep() == {"due": 0, "interrupted": 0, "held": 0}
+    assert len(whatsapp_settings.state.requests) == 1
+
+
+def test_an_api_that_cannot_be_reached_is_a_plain_transient_failure(settings: Any) -> None:
+    """Nothing left the building: retried on schedule, no interruption, no duplicate."""
+    from tests.notifications.standins import free_port
+
+    settings.WHATSAPP_API_URL = f"http://127.0.0.1:{free_port()}/v21.0"
+    for name, value in WHATSAPP_SETTINGS.items():
+        setattr(settings, name, value)
+    settings.NOTIFICATION_BACKENDS = {
+        **settings.NOTIFICATION_BACKENDS,
+        "whatsapp": "notifications.backends.whatsapp.CloudApiBackend",
+    }
+    row = record(channel="whatsapp")
+    assert delivery.deliver(row.pk) == delivery.RETRY
+    row.refresh_from_db()
+    assert row.status == S.PENDING and row.interrupted_at is None
+    assert attempts(row) == [(1, "retry")]
 
 
 def test_a_phone_that_is_not_e164_fails_without_a_request(
@@ -326,7 +353,7 @@ def test_sweep_delivers_a_row_whose_enqueue_was_lost(smtp_settings: SmtpStandIn)
         next_attempt_at=timezone.now() - timedelta(minutes=5)
     )
     # sync mode: the sweep's async_task runs the delivery in-process.
-    assert services.notifications_sweep() == {"due": 1, "stale": 0}
+    assert services.notifications_sweep() == {"due": 1, "interrupted": 0, "held": 0}
     lost.refresh_from_db()
     assert lost.status == S.SENT and lost.attempts == 1
     # A row younger than NOTIFICATION_SWEEP_GRACE is still on its way: left alone.
@@ -334,29 +361,13 @@ def test_sweep_delivers_a_row_whose_enqueue_was_lost(smtp_settings: SmtpStandIn)
     assert smtp_settings.handler.accepted_ids() == {lost.pk: 1}
 
 
-def test_sweep_delivers_a_row_whose_claim_went_stale(smtp_settings: SmtpStandIn) -> None:
-    """A worker killed mid-send: the row is 'sending' with an old claim, its attempt open."""
-    row = record()
-    assert delivery.claim(row.pk) is not None
-    assert attempts(row) == [(1, "")]  # opened with the claim, never finished
-    live = record(email="live@example.com")
-    assert delivery.claim(live.pk) is not None  # claimed just now: still being sent
-    Notification.objects.filter(pk=row.pk).update(claimed_at=timezone.now() - timedelta(minutes=2))
-    assert services.notifications_sweep() == {"due": 0, "stale": 1}
-    row.refresh_from_db()
-    assert row.status == S.SENT and row.attempts == 2
-    assert attempts(row) == [(1, "lost"), (2, "sent")]
-    assert Notification.objects.get(pk=live.pk).status == S.SENDING
-    assert smtp_settings.handler.accepted_ids() == {row.pk: 1}
-
-
 def test_sweep_sends_a_retry_only_once_it_is_due(smtp_settings: SmtpStandIn) -> None:
     smtp_settings.handler.data_replies.append("451 later")
     row = record()
     assert delivery.deliver(row.pk) == delivery.RETRY
-    assert services.notifications_sweep() == {"due": 0, "stale": 0}
+    assert services.notifications_sweep() == {"due": 0, "interrupted": 0, "held": 0}
     make_due(row)
-    assert services.notifications_sweep() == {"due": 1, "stale": 0}
+    assert services.notifications_sweep() == {"due": 1, "interrupted": 0, "held": 0}
     assert Notification.objects.get(pk=row.pk).status == S.SENT
 
 
@@ -420,7 +431,9 @@ class Raising:
         pass
 
 
-def test_task_timeout_is_recorded_as_a_retry_and_reraised(monkeypatch: Any) -> None:
+def test_task_timeout_is_an_interrupted_send_resent_for_email_and_reraised(
+    monkeypatch: Any,
+) -> None:
     from django_q.exceptions import TimeoutException
 
     monkeypatch.setattr(delivery, "get_backend", lambda channel: Raising(TimeoutException()))
@@ -428,10 +441,15 @@ def test_task_timeout_is_recorded_as_a_retry_and_reraised(monkeypatch: Any) -> N
     with pytest.raises(TimeoutException):
         delivery.deliver(row.pk)
     row.refresh_from_db()
-    # Retried on schedule, not left 'sending' until the claim goes stale.
-    assert row.status == S.PENDING and row.attempts == 1
-    assert row.last_error == "Timed out (task timeout)."
-    assert attempts(row) == [(1, "retry")]
+    # Settled now, not left 'sending' until the claim goes stale; email is resent
+    # after the retry delay.
+    assert row.status == S.PENDING and row.attempts == 1 and row.interrupted_at is not None
+    assert row.next_attempt_at > row.interrupted_at
+    assert (
+        row.last_error
+        == f"{delivery.TASK_TIMEOUT} Sent again: the copy is marked as a possible duplicate."
+    )
+    assert attempts(row) == [(1, "interrupted")]
 
 
 def test_an_unexpected_error_is_logged_and_retried_a_bounded_number_of_times(
@@ -467,11 +485,11 @@ def test_sweep_leaves_rows_whose_task_still_waits_in_a_backlogged_queue() -> Non
         services.enqueue_delivery(queued.pk)
         # Enqueued five minutes ago and still waiting: the workers are behind.
         OrmQ.objects.update(lock=now - timedelta(minutes=5))
-        assert services.notifications_sweep() == {"due": 1, "stale": 0}
+        assert services.notifications_sweep() == {"due": 1, "interrupted": 0, "held": 0}
         tasks = list(OrmQ.objects.order_by("lock"))
     assert len(tasks) == 2
     assert tasks[1].task["args"] == (lost.pk,)
     # Once the queue has drained, a row due for longer than the grace period is lost.
     OrmQ.objects.all().delete()
     with enqueue_to_broker():
-        assert services.notifications_sweep() == {"due": 2, "stale": 0}
+        assert services.notifications_sweep() == {"due": 2, "interrupted": 0, "held": 0}
