@@ -14,7 +14,10 @@ database). Starts the local SMTP and WhatsApp Cloud API stand-ins
 2. paced: ``count`` notifications, each in its own transaction, committed at a fixed
    rate (``--rate``, default 50 per second, half the capacity goal): p50 / p95 of the time
    from each commit to its ``sent_at`` (what a user waits for at that load);
-3. checks every row was sent, and each accepted exactly once by a stand-in.
+3. checks every row was sent, and each accepted exactly once by a stand-in; beside
+   that, counts the rows whose send was interrupted, those sent again as possible
+   duplicates and those held for a person (README, "Delivery guarantee"), and checks
+   that every second copy a stand-in took is one the outbox flags.
 
 Prints progress on stderr and one JSON object as the last line on stdout.
 """
@@ -166,9 +169,14 @@ class Pipeline:
     # -- waiting ---------------------------------------------------------------------
 
     def wait_sent(self, ids: list[int], worker: Worker, limit: float) -> dict[int, float]:
-        """Poll until every row has left the outbox; its ``sent_at`` per id."""
+        """Poll until every row has left the outbox; its ``sent_at`` per id sent.
+
+        A row held after an interrupted send has left it too, waiting for a person:
+        it has no ``sent_at`` and is counted with the interruptions, not as an error.
+        """
         from notifications.models import Notification
 
+        S = Notification.Status
         deadline = time.monotonic() + limit
         pending = set(ids)
         sent: dict[int, float] = {}
@@ -176,10 +184,13 @@ class Pipeline:
             if not worker.alive():
                 raise RuntimeError(f"qcluster exited:\n{worker.tail()}")
             done = Notification.objects.filter(pk__in=list(pending)).exclude(
-                status__in=[Notification.Status.PENDING, Notification.Status.SENDING]
+                status__in=[S.PENDING, S.SENDING]
             )
             for pk, status, sent_at in done.values_list("pk", "status", "sent_at"):
-                if status != Notification.Status.SENT or sent_at is None:
+                if status == S.INTERRUPTED:
+                    pending.discard(pk)
+                    continue
+                if status != S.SENT or sent_at is None:
                     raise RuntimeError(f"notification {pk} ended {status}, not sent")
                 sent[pk] = sent_at.timestamp()
                 pending.discard(pk)
@@ -215,7 +226,7 @@ class Pipeline:
         sent = self.wait_sent(ids, worker, limit=max(120, self.count))
         committed = min(commits.values())
         seconds = max(sent.values()) - committed
-        latencies = [(sent[pk] - commits[pk]) * 1000 for pk in ids]
+        latencies = [(at - commits[pk]) * 1000 for pk, at in sent.items()]
         return {
             "count": len(ids),
             "record_seconds": round(record_seconds, 3),
@@ -272,7 +283,7 @@ class Pipeline:
             thread.join()
         offered_seconds = time.perf_counter() - started
         sent = self.wait_sent(ids, worker, limit=max(120, self.count))
-        latencies = [(sent[pk] - commits[pk]) * 1000 for pk in ids]
+        latencies = [(at - commits[pk]) * 1000 for pk, at in sent.items()]
         return {
             "count": len(ids),
             "rate_per_second": self.rate,
@@ -318,6 +329,29 @@ def exactly_once(smtp: Any, cloud: Any, ids: set[int]) -> dict[str, Any]:
         "missing": len(ids - set(ours)),
         "duplicates": sum(n - 1 for n in ours.values() if n > 1),
         "ok": set(ours) == ids and all(n == 1 for n in ours.values()),
+    }
+
+
+def interruptions(smtp: Any, cloud: Any, ids: set[int]) -> dict[str, Any]:
+    """What the outbox says of interrupted sends, beside what the stand-ins took.
+
+    ``interrupted``: rows with a send interrupted (outcome unknown); ``resent``: rows
+    sent again afterwards, flagged as possible duplicates; ``held``: rows waiting for a
+    person's decision. ``unflagged_duplicates``: rows a stand-in took twice or more that
+    the outbox does not flag, which must be none.
+    """
+    from notifications.models import Notification
+
+    rows = Notification.objects.filter(pk__in=list(ids))
+    accepted: Counter[int] = smtp.handler.accepted_ids() + cloud.state.accepted_ids()
+    twice = {pk for pk, n in accepted.items() if pk in ids and n > 1}
+    flagged = set(rows.filter(possible_duplicate=True).values_list("pk", flat=True))
+    return {
+        "interrupted": rows.filter(interrupted_at__isnull=False).count(),
+        "resent": len(flagged),
+        "held": rows.filter(status=Notification.Status.INTERRUPTED).count(),
+        "unflagged_duplicates": len(twice - flagged),
+        "ok": not twice - flagged,
     }
 
 
@@ -401,6 +435,7 @@ def main(argv: list[str] | None = None) -> int:
             Notification.objects.filter(reference=f"{PREFIX}-{run_id}").values_list("pk", flat=True)
         )
         result["exactly_once"] = exactly_once(smtp, cloud, ids)
+        result["interruptions"] = interruptions(smtp, cloud, ids)
         result["smtp_sessions"] = smtp.handler.sessions
         # The figures bench/run.py shows beside their goals.
         result["deliveries_per_second"] = result["burst"]["per_second"]
@@ -422,7 +457,8 @@ def main(argv: list[str] | None = None) -> int:
                 path.unlink()
             tmp.rmdir()
     sys.stdout.write(orjson.dumps(result).decode() + "\n")
-    return 0 if result["exactly_once"]["ok"] and result["worker_stop"]["clean"] else 1
+    ok = result["exactly_once"]["ok"] and result["interruptions"]["ok"]
+    return 0 if ok and result["worker_stop"]["clean"] else 1
 
 
 if __name__ == "__main__":

@@ -998,6 +998,13 @@ class Bench:
             "each once",
             once["ok"] and data["worker_stop"]["clean"],
         )
+        cut = data["interruptions"]
+        self.figure(
+            f"Notification sends interrupted / resent / held ({data['broker'].upper()} broker)",
+            f"{cut['interrupted']:,} / {cut['resent']:,} / {cut['held']:,}",
+            "counted; every 2nd copy flagged",
+            cut["ok"],
+        )
 
     def read_web_config(self) -> dict[str, str]:
         """The worker class, workers and threads gunicorn.conf.py gives under this run's

@@ -112,14 +112,31 @@ class EmailBackend(BaseBackend):
             # open() is a no-op on an open connection; send_messages leaves open a
             # connection it did not open itself.
             self.connection.open()
-            self.connection.send_messages([message])
+            self._hand_over(message)
         except (smtplib.SMTPServerDisconnected, ConnectionError):
             self.close()
             if not reused:
                 raise
             self.connection = get_connection(fail_silently=False)
             self.connection.open()
+            self._hand_over(message)
+
+    def _hand_over(self, message: EmailMultiAlternatives) -> None:
+        try:
             self.connection.send_messages([message])
+        except (TimeoutError, smtplib.SMTPServerDisconnected) as exc:
+            # smtplib reports a reply that never came as "disconnected", the timeout
+            # as its context. The conversation had begun and the server went quiet,
+            # most often while the client waits for the "250" after the message
+            # itself: it may have been taken. (A timeout while connecting is
+            # certain: nothing left. A connection found closed is reopened by _send.)
+            if not isinstance(exc, TimeoutError) and not isinstance(exc.__context__, TimeoutError):
+                raise
+            self.close()
+            raise TransientDeliveryError(
+                f"SMTP: no answer in time once the message was on its way: {exc}",
+                uncertain=True,
+            ) from exc
 
     def close(self) -> None:
         if self.connection is not None:

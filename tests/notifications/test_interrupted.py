@@ -181,6 +181,39 @@ def test_a_run_that_outlived_its_claim_cannot_undo_the_interruption(
     assert Notification.objects.get(pk=row.pk).status == S.INTERRUPTED
 
 
+def test_a_relay_that_takes_the_message_and_answers_too_late_is_an_interrupted_send(
+    smtp_settings: SmtpStandIn, settings: Any
+) -> None:
+    """The slow relay of issue 12: the message was taken, the "250" came after the
+    client's timeout. The resend is flagged, with the first copy's Message-ID."""
+    settings.EMAIL_TIMEOUT = 0.3
+    smtp_settings.handler.reply_delay = 1.0
+    row = record()
+    assert delivery.deliver(row.pk) == delivery.INTERRUPTED
+    row.refresh_from_db()
+    assert row.status == S.PENDING and row.interrupted_at is not None
+    assert "no answer in time" in row.last_error
+    assert attempts(row) == [(1, "interrupted")]
+    smtp_settings.handler.reply_delay = 0
+    Notification.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
+    assert delivery.deliver(row.pk) == delivery.SENT
+    row.refresh_from_db()
+    assert row.possible_duplicate is True
+    first, second = smtp_settings.handler.message_ids(row.pk)
+    assert first == second
+
+
+def test_a_relay_that_cannot_be_reached_is_a_plain_transient_failure(settings: Any) -> None:
+    from tests.notifications.standins import free_port
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()
+    row = record()
+    assert delivery.deliver(row.pk) == delivery.RETRY
+    row.refresh_from_db()
+    assert row.interrupted_at is None and attempts(row) == [(1, "retry")]
+
+
 def test_a_clean_send_is_never_a_possible_duplicate(smtp_settings: SmtpStandIn) -> None:
     smtp_settings.handler.data_replies.append("451 later")
     row = record()

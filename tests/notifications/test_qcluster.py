@@ -240,7 +240,9 @@ def group_processes(pgid: int) -> list[int]:
     return found
 
 
-def test_a_task_past_its_timeout_is_settled_as_interrupted_and_its_worker_replaced(standins: Any) -> None:
+def test_a_task_past_its_timeout_is_settled_as_interrupted_and_its_worker_replaced(
+    standins: Any,
+) -> None:
     """The provider never answers: django-q2 stops the task at Q_TIMEOUT, the row is
     settled as an interrupted send at once (not left 'sending'), the worker is replaced
     and no worker is left over."""

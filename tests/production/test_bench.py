@@ -25,6 +25,7 @@ FIGURES = (
     "Clean stop (SIGTERM) and nothing left running",
     "Web DB connections after gunicorn stopped",
     "Notifications sent exactly once (ORM broker)",
+    "Notification sends interrupted / resent / held (ORM broker)",
 )
 # Figures whose names carry their counts ("burst of 50", "50 at 50/s").
 FIGURE_PREFIXES = (
@@ -72,6 +73,17 @@ def test_quick_bench_runs_end_to_end_and_leaves_nothing_running(tmp_path: Path) 
     assert pipeline["burst"]["per_second"] > 0 and pipeline["paced"]["p95_ms"] > 0
     assert pipeline["worker_stop"]["clean"] is True
     assert figures["Notifications sent exactly once (ORM broker)"]["ok"] is True
+    # Counted beside it: no crash in this run, so no interrupted, resent or held row.
+    assert pipeline["interruptions"] == {
+        "interrupted": 0,
+        "resent": 0,
+        "held": 0,
+        "unflagged_duplicates": 0,
+        "ok": True,
+    }
+    assert figures["Notification sends interrupted / resent / held (ORM broker)"]["value"] == (
+        "0 / 0 / 0"
+    )
     assert results["mode"] == "quick"
     assert results["machine"]["cores"] and results["date"]
     assert len(results["load_average"]["start"]) == 3
