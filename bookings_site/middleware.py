@@ -7,12 +7,13 @@ import gzip
 import re
 import uuid
 from collections.abc import Callable
+from urllib.parse import unquote
 
 import brotli
 from django.conf import settings
 from django.core.signals import request_finished
 from django.dispatch import receiver
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.cache import patch_vary_headers
 from django.utils.regex_helper import _lazy_re_compile
 
@@ -53,6 +54,42 @@ class RequestIdMiddleware:
 def _clear_request_id(**kwargs: object) -> None:
     """Once the response is closed, lines on this thread belong to no request."""
     request_id_var.set("-")
+
+
+class RequestLimitsMiddleware:
+    """Refuses, before anything reads or routes them, a body declared larger than
+    ``MAX_REQUEST_BODY_BYTES`` (413; Django never reads past Content-Length) and a NUL
+    character anywhere in the path or query string (400: PostgreSQL cannot hold one in
+    a string, and lookups with it were a 500). API paths answer in the API's error shape.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.MAX_REQUEST_BODY_BYTES
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0  # Django then reads nothing
+        if length > limit:
+            return self._refuse(
+                request, 413, f"The request body is larger than {limit} bytes.", "request_too_large"
+            )
+        if "\x00" in request.path or "\x00" in unquote(request.META.get("QUERY_STRING", "")):
+            return self._refuse(
+                request,
+                400,
+                "The address contains a NUL character, which is never valid.",
+                "invalid",
+            )
+        return self.get_response(request)
+
+    @staticmethod
+    def _refuse(request: HttpRequest, status: int, detail: str, code: str) -> HttpResponse:
+        if request.path.startswith(settings.API_COMPRESSION_PREFIX):
+            return JsonResponse({"detail": detail, "code": code}, status=status)
+        return HttpResponse(detail, status=status, content_type="text/plain; charset=utf-8")
 
 
 class ContentSecurityPolicyMiddleware:

@@ -58,6 +58,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so every log line of the request (and the access log) carries its id.
     "bookings_site.middleware.RequestIdMiddleware",
+    # Before anything reads the body or looks the path up: a body over
+    # MAX_REQUEST_BODY_BYTES is a 413, a NUL in the path or query string a 400.
+    "bookings_site.middleware.RequestLimitsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # API JSON only, never HTML pages with CSRF tokens (BREACH; see README).
@@ -166,6 +169,14 @@ else:
             "LOCATION": "django_cache",
         }
     }
+
+# --- Limits on one request ------------------------------------------------------------
+
+# The largest request body accepted, in bytes (a booking of 100 items is about 40 KB).
+# Checked against Content-Length before anything is read, and by the API's JSON parser,
+# which Django's DATA_UPLOAD_MAX_MEMORY_SIZE alone does not bound.
+MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 
 # --- Auth -------------------------------------------------------------------------
 
@@ -359,7 +370,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["bookings_site.api.permissions.IsApiCaller"],
     "DEFAULT_RENDERER_CLASSES": ["bookings_site.api.renderers.OrjsonRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["bookings_site.api.parsers.BoundedJSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["bookings_site.api.throttling.ApiRateThrottle"],
     "DEFAULT_PAGINATION_CLASS": "bookings_site.api.pagination.ApiPagination",
     "PAGE_SIZE": 20,

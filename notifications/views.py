@@ -68,4 +68,7 @@ def whatsapp_webhook(request: HttpRequest) -> HttpResponse:
         result = receipts_apply(payload=payload)
     except (ValueError, MalformedReceipt) as exc:
         return _text(f"Malformed body: {exc}", 400)
+    except RecursionError:
+        # A signed body can still be hostile if the app secret leaked; never a 500.
+        return _text("Malformed body: nested too deeply.", 400)
     return _text(f"ok: {result.updated} updated, {result.ignored} ignored")

@@ -40,7 +40,9 @@ def request_fingerprint(request: Request) -> str:
     """SHA-256 of method, path with query and body; JSON bodies in canonical form, so
     the same document with other whitespace or key order is the same request."""
     body = request._request.body  # read (and cached) before DRF parses the stream
-    with contextlib.suppress(orjson.JSONDecodeError):
+    # Not JSON, or nested deeper than orjson writes (TypeError): hashed as sent, and
+    # the parser answers 400.
+    with contextlib.suppress(orjson.JSONDecodeError, TypeError):
         body = orjson.dumps(orjson.loads(body), option=orjson.OPT_SORT_KEYS) if body else b""
     digest = hashlib.sha256()
     digest.update(request.method.encode() + b"\n")

@@ -9,7 +9,6 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import HttpResponse
 from rest_framework import filters, viewsets
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -18,6 +17,7 @@ from bookings_site.api.actors import api_actor, caller_broker, caller_vendor, is
 from bookings_site.api.authentication import ApiKeyAuthentication, CsrfSessionAuthentication
 from bookings_site.api.filters import QuickFilterBackend
 from bookings_site.api.pagination import ApiPagination
+from bookings_site.api.parsers import BoundedJSONParser
 from bookings_site.api.permissions import IsApiCaller, StaffModelPermissions
 from bookings_site.api.renderers import JsonOnlyNegotiation, OrjsonRenderer
 from bookings_site.api.throttling import ApiRateThrottle
@@ -32,7 +32,7 @@ class ApiViewMixin:
     permission_classes = [IsApiCaller, StaffModelPermissions]
     renderer_classes = [OrjsonRenderer]
     content_negotiation_class = JsonOnlyNegotiation
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
     throttle_classes = [ApiRateThrottle]
     pagination_class = ApiPagination
     filter_backends = [QuickFilterBackend, filters.OrderingFilter]
