@@ -17,7 +17,10 @@ database). Starts the local SMTP and WhatsApp Cloud API stand-ins
 3. checks every row was sent, and each accepted exactly once by a stand-in; beside
    that, counts the rows whose send was interrupted, those sent again as possible
    duplicates and those held for a person (README, "Delivery guarantee"), and checks
-   that every second copy a stand-in took is one the outbox flags.
+   that every second copy a stand-in took is one the outbox flags;
+4. crash (ORM broker): the worker SIGKILLed while sends are in flight to slow stand-ins,
+   then restarted: nothing lost, each send in flight interrupted, then resent (email,
+   flagged) or held (WhatsApp), and every second copy flagged.
 
 Prints progress on stderr and one JSON object as the last line on stdout.
 """
@@ -143,7 +146,9 @@ class Pipeline:
             ],
         }
 
-    def record(self, recipients: list[Any], commits: dict[int, float]) -> list[int]:
+    def record(
+        self, recipients: list[Any], commits: dict[int, float], *, reference: str = ""
+    ) -> list[int]:
         """One transaction: the rows, and the wall-clock time of its commit per row."""
         from django.db import transaction
 
@@ -160,7 +165,7 @@ class Pipeline:
                     kind=KIND,
                     recipients=[recipient],
                     context=self._context(recipient),
-                    reference=f"{PREFIX}-{self.run_id}",
+                    reference=reference or f"{PREFIX}-{self.run_id}",
                 )
         for row in rows:
             commits[row.pk] = stamp[0]
@@ -294,6 +299,89 @@ class Pipeline:
             "p95_ms": round(percentile(latencies, 95), 1),
             "p99_ms": round(percentile(latencies, 99), 1),
             "max_ms": round(max(latencies), 1),
+        }
+
+    def crash(self, smtp: Any, cloud: Any, worker_env: dict[str, str], tmp: Path) -> dict[str, Any]:
+        """SIGKILL the worker while sends are in flight, restart it: what became of them.
+
+        The stand-ins take each message and answer a second later, so a worker killed
+        meanwhile has handed over messages it never hears were accepted. This worker
+        runs with short timings (a task may take 3 s, its claim is stale after 8 s,
+        the ORM broker hands a dead worker's task out again after 13 s) so the phase
+        takes seconds, not the minutes production's timings would.
+        """
+        from notifications.models import Notification
+
+        S = Notification.Status
+        reference = f"{PREFIX}-{self.run_id}-crash"
+        env = {
+            **worker_env,
+            "Q_WORKERS": "2",
+            "Q_TIMEOUT": "3",
+            "Q_RETRY": "13",
+            "NOTIFICATION_CLAIM_STALE_AFTER": "8",
+            "NOTIFICATION_RETRY_DELAY": "0.2",
+            "EMAIL_TIMEOUT": "5",
+            "WHATSAPP_READ_TIMEOUT": "5",
+        }
+        slow = {"in flight": 0}
+        lock = threading.Lock()
+
+        def slow_accept(request: Any, number: int) -> None:
+            with lock:
+                slow["in flight"] += 1
+            try:
+                time.sleep(1.0)
+            finally:
+                with lock:
+                    slow["in flight"] -= 1
+
+        smtp.handler.reply_delay = 1.0
+        cloud.state.responder = slow_accept
+        channels = ("email", "whatsapp")
+        ids = self.record(
+            [self._recipient((channels[n % 2],)) for n in range(8)], {}, reference=reference
+        )
+        rows = Notification.objects.filter(pk__in=ids)
+        worker = Worker(env, tmp / "qcluster-crash-1.log")
+        try:
+            deadline = time.monotonic() + 60
+            while not (smtp.handler.replying and slow["in flight"]):
+                if time.monotonic() > deadline or not worker.alive():
+                    raise RuntimeError(f"no send in flight to interrupt:\n{worker.tail()}")
+                time.sleep(0.05)
+            os.killpg(worker.popen.pid, signal.SIGKILL)
+            worker.popen.wait(10)
+        finally:
+            worker.stop()
+        in_flight = rows.filter(status=S.SENDING).count()
+        time.sleep(1.5)  # the stand-ins finish taking what was in flight
+        smtp.handler.reply_delay = 0
+        cloud.state.responder = None
+        log(f"crash: SIGKILL with {in_flight} sends in flight; restarting the worker")
+        started = time.perf_counter()
+        worker = Worker(env, tmp / "qcluster-crash-2.log")
+        try:
+            deadline = time.monotonic() + 90
+            while rows.filter(status__in=[S.SENT, S.INTERRUPTED]).count() < len(ids):
+                if time.monotonic() > deadline or not worker.alive():
+                    raise RuntimeError(f"crash rows not settled:\n{worker.tail()}")
+                time.sleep(0.1)
+            settled = time.perf_counter() - started
+        finally:
+            worker.stop()
+        accepted: Counter[int] = smtp.handler.accepted_ids() + cloud.state.accepted_ids()
+        counts = interruptions(smtp, cloud, set(ids))
+        # Held is not lost: a person decides, even if the first copy never arrived.
+        held = set(rows.filter(status=S.INTERRUPTED).values_list("pk", flat=True))
+        lost = sum(1 for pk in ids if not accepted.get(pk) and pk not in held)
+        return {
+            "count": len(ids),
+            "in_flight": in_flight,
+            "lost": lost,
+            **counts,
+            "settled_seconds": round(settled, 1),
+            "ok": counts["ok"] and lost == 0 and 0 < in_flight == counts["interrupted"],
         }
 
 
@@ -441,6 +529,17 @@ def main(argv: list[str] | None = None) -> int:
         result["deliveries_per_second"] = result["burst"]["per_second"]
         result["commit_to_sent_p50_ms"] = result["paced"]["p50_ms"]
         result["commit_to_sent_p95_ms"] = result["paced"]["p95_ms"]
+        result["worker_stop"] = worker.stop()
+        worker = None
+        # A crash mid-send, with the ORM broker, which hands a dead worker's tasks out
+        # again by itself (on Redis they are gone: the minutely sweep finds the rows,
+        # tests/notifications/test_redis.py).
+        if result["broker"] == "orm":
+            result["crash"] = pipeline.crash(smtp, cloud, worker_env, tmp)
+            log(
+                "crash: {lost} lost, {interrupted} interrupted, {resent} resent, "
+                "{held} held".format(**result["crash"])
+            )
     except BaseException:
         if worker is not None:
             print(f"--- qcluster log tail ---\n{worker.tail()}", file=sys.stderr)
@@ -458,6 +557,7 @@ def main(argv: list[str] | None = None) -> int:
             tmp.rmdir()
     sys.stdout.write(orjson.dumps(result).decode() + "\n")
     ok = result["exactly_once"]["ok"] and result["interruptions"]["ok"]
+    ok = ok and result.get("crash", {"ok": True})["ok"]
     return 0 if ok and result["worker_stop"]["clean"] else 1
 
 

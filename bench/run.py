@@ -1005,6 +1005,15 @@ class Bench:
             "counted; every 2nd copy flagged",
             cut["ok"],
         )
+        crash = data.get("crash")
+        if crash:
+            self.figure(
+                f"SIGKILL mid-send, restart ({data['broker'].upper()} broker): "
+                "lost / interrupted / resent / held",
+                f"{crash['lost']} / {crash['interrupted']} / {crash['resent']} / {crash['held']}",
+                "0 lost; each send in flight interrupted; every 2nd copy flagged",
+                crash["ok"],
+            )
 
     def read_web_config(self) -> dict[str, str]:
         """The worker class, workers and threads gunicorn.conf.py gives under this run's

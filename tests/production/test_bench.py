@@ -26,6 +26,7 @@ FIGURES = (
     "Web DB connections after gunicorn stopped",
     "Notifications sent exactly once (ORM broker)",
     "Notification sends interrupted / resent / held (ORM broker)",
+    "SIGKILL mid-send, restart (ORM broker): lost / interrupted / resent / held",
 )
 # Figures whose names carry their counts ("burst of 50", "50 at 50/s").
 FIGURE_PREFIXES = (
@@ -84,6 +85,13 @@ def test_quick_bench_runs_end_to_end_and_leaves_nothing_running(tmp_path: Path) 
     assert figures["Notification sends interrupted / resent / held (ORM broker)"]["value"] == (
         "0 / 0 / 0"
     )
+    # Then the worker is killed with an email and a WhatsApp message in flight to slow
+    # stand-ins, and restarted: nothing lost, the email resent and flagged, the
+    # WhatsApp message held for a person.
+    crash = pipeline["crash"]
+    assert crash["in_flight"] == crash["interrupted"] == 2
+    assert (crash["lost"], crash["resent"], crash["held"]) == (0, 1, 1)
+    assert crash["unflagged_duplicates"] == 0 and crash["ok"] is True
     assert results["mode"] == "quick"
     assert results["machine"]["cores"] and results["date"]
     assert len(results["load_average"]["start"]) == 3
