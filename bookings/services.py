@@ -382,8 +382,10 @@ def item_remove(*, item: BookingItem, actor: Actor) -> Booking:
     _require_status(booking, [S.DRAFT, S.PENDING_APPROVAL], "remove an item (cancel it instead)")
     if item.vendor_status not in (V.UNASSIGNED, V.DECLINED):
         raise InvalidTransition("A vendor was told about this item: cancel it instead.")
-    audit(booking, "item_removed", actor, item=item.pk, description=item.description)
+    removed = item.pk
     item.delete()
+    # After the delete: the booking's state in the event no longer lists the item.
+    audit(booking, "item_removed", actor, item=removed, description=item.description)
     return booking
 
 

@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "partners",
     "bookings",
     "offers",
+    # Domain events and webhooks; like notifications, it imports no business app.
+    "events",
 ]
 
 MIDDLEWARE = [

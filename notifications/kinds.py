@@ -78,6 +78,7 @@ KINDS: dict[str, Kind] = {
     "offer_declined": Kind(subject="Offer {reference} was declined"),
     "offer_expired": Kind(subject="Offer {reference} has expired"),
     "offer_withdrawn": Kind(subject="Offer {reference} was withdrawn"),
+    "webhook_disabled": Kind(subject="Webhook disabled: {url}", whatsapp_params=("url",)),
 }
 
 

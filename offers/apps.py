@@ -24,6 +24,9 @@ class OffersConfig(AppConfig):
     name = "offers"
 
     def ready(self) -> None:
+        from offers import events
+
+        events.register()
         post_migrate.connect(
             create_schedules,
             sender=apps.get_app_config("django_q"),

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import models
 
+from events.services import event_record
 from notifications.models import AuditEntry
 from notifications.services import audit_record
 from partners.domain import Actor
@@ -20,7 +21,7 @@ def audit(
     to_status: str = "",
     **data: Any,
 ) -> AuditEntry:
-    return audit_record(
+    entry = audit_record(
         target=target,
         action=action,
         user=actor.audit_user,
@@ -29,3 +30,12 @@ def audit(
         to_status=to_status,
         data={"via": actor.via, **data},
     )
+    # The integrators' event for the same change, in the same transaction.
+    event_record(
+        target=target,
+        action=action,
+        data=entry.data,
+        occurred_at=entry.created_at,
+        audit_entry_id=entry.pk,
+    )
+    return entry

@@ -6,6 +6,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
+from events.api import EventFeedView, WebhookViewSet
 from notifications.api import NotificationViewSet
 from partners.api import BrokerViewSet, VendorViewSet
 
@@ -13,6 +14,7 @@ router = SimpleRouter(trailing_slash=True)
 router.register("vendors", VendorViewSet, basename="vendor")
 router.register("brokers", BrokerViewSet, basename="broker")
 router.register("notifications", NotificationViewSet, basename="notification")
+router.register("webhooks", WebhookViewSet, basename="webhook")
 
 
 @csrf_exempt  # it changes nothing; a 403 CSRF page would hide the 404
@@ -39,6 +41,7 @@ def resolve_or_none(path: str) -> ResolverMatch | None:
 
 urlpatterns = [
     path("", include(router.urls)),
+    path("events/", EventFeedView.as_view(), name="event-feed"),
     path("", include("bookings.api_urls")),
     path("", include("offers.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

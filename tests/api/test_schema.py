@@ -53,6 +53,11 @@ def test_every_contract_resource_is_documented(schema: dict[str, Any]) -> None:
         "/api/v1/brokers/{id}/invite/",
         "/api/v1/notifications/",
         "/api/v1/notifications/{id}/",
+        "/api/v1/events/",
+        "/api/v1/webhooks/",
+        "/api/v1/webhooks/{id}/",
+        "/api/v1/webhooks/{id}/deliveries/",
+        "/api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver/",
     ]:
         assert expected in paths
     assert not any(p.startswith("/api/v1/schema") or p.startswith("/api/v1/docs") for p in paths)
@@ -86,9 +91,13 @@ def test_post_and_patch_document_the_idempotency_header(schema: dict[str, Any]) 
         assert ("Idempotency-Key" in headers) == (method in {"POST", "PATCH"}), (method, path)
 
 
+# Cursor-paged, in commit order: no page numbers and no other ordering.
+CURSOR_FEEDS = {"/api/v1/events/"}
+
+
 def test_list_operations_document_paging_and_ordering(schema: dict[str, Any]) -> None:
     for path, method, op in _operations(schema):
-        if method != "GET" or "{" in path:
+        if method != "GET" or "{" in path or path in CURSOR_FEEDS:
             continue
         names = {p["name"] for p in op.get("parameters", [])}
         assert {"page", "page_size"} <= names, path
@@ -108,3 +117,15 @@ def test_schema_and_docs_are_served_without_a_cdn(client: Any) -> None:
     html = docs.content.decode()
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in html
     assert "cdn" not in html.lower() and "unpkg" not in html.lower()
+
+
+def test_the_event_feed_documents_its_cursor(schema: dict[str, Any]) -> None:
+    op = schema["paths"]["/api/v1/events/"]["get"]
+    assert {"after", "types", "limit"} <= {p["name"] for p in op["parameters"]}
+    page = schema["components"]["schemas"][
+        op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].split("/")[-1]
+    ]
+    assert {"results", "cursor", "next", "has_more"} <= set(page["properties"])
+    created = schema["paths"]["/api/v1/webhooks/"]["post"]["responses"]["201"]
+    ref = created["content"]["application/json"]["schema"]["$ref"].split("/")[-1]
+    assert "secret" in schema["components"]["schemas"][ref]["properties"]
