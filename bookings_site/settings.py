@@ -361,6 +361,24 @@ if NOTIFICATION_CLAIM_STALE_AFTER < Q_TIMEOUT + 5:
 NOTIFICATION_SWEEP_GRACE = env.float("NOTIFICATION_SWEEP_GRACE", default=30.0)
 NOTIFICATION_RETENTION_DAYS = env.int("NOTIFICATION_RETENTION_DAYS", default=90)
 
+# --- Webhooks (see events/conf.py) ---------------------------------------------------
+# Endpoints must be HTTPS at public addresses; true allows HTTP and private, loopback
+# and link-local targets (development and tests only: it opens the door to SSRF).
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
+WEBHOOK_CONNECT_TIMEOUT = env.float("WEBHOOK_CONNECT_TIMEOUT", default=3.05)
+WEBHOOK_READ_TIMEOUT = env.float("WEBHOOK_READ_TIMEOUT", default=10.0)
+# Timeouts, 5xx and 429 are retried after WEBHOOK_RETRY_DELAY seconds, doubling up to
+# WEBHOOK_RETRY_MAX_DELAY, until WEBHOOK_MAX_ATTEMPTS (12: about 6 hours in all).
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=12)
+WEBHOOK_RETRY_DELAY = env.float("WEBHOOK_RETRY_DELAY", default=30.0)
+WEBHOOK_RETRY_MAX_DELAY = env.float("WEBHOOK_RETRY_MAX_DELAY", default=3600.0)
+# An endpoint whose every delivery failed for this long is disabled (never deleted);
+# its owner and the WEBHOOK_STAFF_GROUP staff are told.
+WEBHOOK_DISABLE_AFTER = env.float("WEBHOOK_DISABLE_AFTER", default=3 * 24 * 3600.0)
+WEBHOOK_STAFF_GROUP = env.str("WEBHOOK_STAFF_GROUP", default="Partner managers")
+WEBHOOK_CLAIM_STALE_AFTER = env.float("WEBHOOK_CLAIM_STALE_AFTER", default=Q_TIMEOUT + 30)
+WEBHOOK_SWEEP_GRACE = env.float("WEBHOOK_SWEEP_GRACE", default=30.0)
+
 # --- REST API -----------------------------------------------------------------------
 
 REST_FRAMEWORK = {

@@ -31,7 +31,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from partners.domain import SYSTEM
+from bookings.services import booking_submit
+from events.services import webhook_register
+from partners.domain import SYSTEM, Actor
 from partners.services import api_key_create
 from tests import factories
 
@@ -89,6 +91,14 @@ def fuzz_world(db: None, settings: Any) -> Iterator[dict[str, str]]:
     for kind, owner in (("staff", {"user": user}), ("broker", {"broker": broker})):
         keys[kind] = api_key_create(actor=SYSTEM, name="schemathesis", **owner)[1]
     keys["vendor"] = api_key_create(actor=SYSTEM, name="schemathesis", vendor=vendor)[1]
+    # A webhook with a delivery in its log; generated URLs are not looked up in DNS.
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+    webhook_register(
+        actor=Actor(broker=broker, via="api"),
+        url="https://hooks.example.com/in",
+        event_types=["booking.submitted"],
+    )
+    booking_submit(booking=booking, actor=SYSTEM)
     try:
         yield keys
     finally:
