@@ -12,6 +12,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from events.models import WebhookEndpoint
 from notifications.models import Notification
 from tests import factories
 
@@ -56,6 +57,14 @@ def objects(broker: Any, vendor: Any) -> dict[str, Any]:
     notification = Notification.objects.create(
         kind="booking_approved", channel="email", recipient="a@example.com", dedupe_key="t:1"
     )
+    webhook = WebhookEndpoint.objects.create(
+        owner_kind="broker",
+        broker_id=broker.pk,
+        owner_label=broker.name,
+        url="https://hooks.example.com/in",
+        event_types=["booking.approved"],
+        secret_encrypted="-",
+    )
     return {
         "api-booking": booking.reference,
         "api-offer": offer.reference,
@@ -63,6 +72,7 @@ def objects(broker: Any, vendor: Any) -> dict[str, Any]:
         "vendor": vendor.pk,
         "broker": broker.pk,
         "notification": notification.pk,
+        "webhook": webhook.pk,
     }
 
 
