@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from bookings_site import health, views
-from partners.forms import ThrottledAdminAuthenticationForm
+from partners.forms import OutboxPasswordResetForm, ThrottledAdminAuthenticationForm
 from partners.views import LoginView
 
 admin.site.site_header = "Booking office"
@@ -33,10 +33,11 @@ urlpatterns = [
     ),
     path(
         "accounts/password/reset/",
+        # The email goes through the outbox (OutboxPasswordResetForm): no SMTP inside
+        # the request, the same answer and time whether or not the address is known.
         auth_views.PasswordResetView.as_view(
             template_name="registration/reset_password.html",
-            email_template_name="registration/reset_password_email.txt",
-            subject_template_name="registration/reset_password_subject.txt",
+            form_class=OutboxPasswordResetForm,
         ),
         name="password_reset",
     ),

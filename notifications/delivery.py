@@ -36,6 +36,7 @@ from notifications import conf
 from notifications.backends import DeliveryError, TransientDeliveryError, get_backend
 from notifications.kinds import RESEND, policy_after_interruption
 from notifications.models import DeliveryAttempt, Notification
+from notifications.sealed import reveal
 
 logger = logging.getLogger(__name__)
 
@@ -200,7 +201,8 @@ def deliver(notification_id: int) -> str:
         return SKIPPED
     notification, attempt = taken.notification, taken.attempt
     try:
-        provider_id = get_backend(notification.channel).send(notification)
+        # A sealed secret link is put into the message here, in memory only.
+        provider_id = get_backend(notification.channel).send(reveal(notification))
     except DeliveryError as exc:
         if exc.uncertain:
             return _interrupted(taken, attempt, exc.message)

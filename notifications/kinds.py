@@ -50,6 +50,9 @@ KINDS: dict[str, Kind] = {
         subject="You are invited to the {partner_name} portal",
         whatsapp_params=("partner_name", "link"),
     ),
+    "password_reset": Kind(
+        subject="Choose a new password for the booking office portal", whatsapp_params=()
+    ),
     "booking_submitted": Kind(subject="Booking {reference} awaits approval"),
     "booking_approved": Kind(subject="Booking {reference} is approved"),
     "booking_approved_vendor": Kind(

@@ -84,6 +84,9 @@ class Notification(models.Model):
     whatsapp_template = models.CharField(max_length=100, blank=True)
     whatsapp_params = models.JSONField(default=list, blank=True)
     context = models.JSONField(default=dict, blank=True)
+    # A secret link (invitation, password reset), encrypted; the bodies above hold
+    # "[link hidden]" in its place until the delivery task opens it (notifications/sealed.py).
+    sealed = models.TextField(blank=True, editable=False)
 
     content_type = models.ForeignKey(
         ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

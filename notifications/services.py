@@ -29,6 +29,7 @@ from notifications import conf
 from notifications.delivery import HELD, INTERRUPTED, interrupt_stale
 from notifications.kinds import KINDS
 from notifications.models import AuditEntry, DeliveryAttempt, Notification
+from notifications.sealed import HIDDEN_LINK, seal
 
 logger = logging.getLogger(__name__)
 
@@ -38,13 +39,16 @@ _hold_delivery: ContextVar[bool] = ContextVar("notifications_hold_delivery", def
 
 @dataclass(frozen=True)
 class Recipient:
-    """Someone to tell, and on which channels. ``link`` is the page they should open."""
+    """Someone to tell, and on which channels. ``link`` is the page they should open;
+    a ``secret_link`` (it lets whoever holds it in: invitations, password resets) is
+    stored sealed and put into the message only when it is sent (``sealed.py``)."""
 
     name: str
     email: str = ""
     phone: str = ""
     channels: tuple[str, ...] = (Notification.Channel.EMAIL,)
     link: str = ""
+    secret_link: bool = False
 
     def address(self, channel: str) -> str:
         return self.phone if channel == Notification.Channel.WHATSAPP else self.email
@@ -159,10 +163,11 @@ def notify(
             dedupe_key = f"{cause_key}:{kind}:{channel}:{(address or recipient.name).lower()}"[:255]
             if dedupe_key in rows:
                 continue
+            hide = recipient.secret_link and bool(recipient.link)
             full_context = {
                 **context,
                 "recipient_name": recipient.name,
-                "link": recipient.link,
+                "link": HIDDEN_LINK if hide else recipient.link,
                 "site_url": settings.SITE_URL,
             }
             rows[dedupe_key] = Notification(
@@ -176,6 +181,7 @@ def notify(
                 reference=reference,
                 audit_entry=cause,
                 dedupe_key=dedupe_key,
+                sealed=seal({"link": recipient.link}) if hide else "",
                 **_render(kind, channel, full_context),
             )
     if not rows:

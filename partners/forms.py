@@ -10,11 +10,12 @@ from axes.helpers import get_cool_off
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model, password_validation
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
 from partners.models import E164_VALIDATOR, Channel, Invitation
+from partners.services import password_reset_send
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +89,24 @@ class ThrottledAdminAuthenticationForm(ThrottledLoginMixin, AdminAuthenticationF
         **AdminAuthenticationForm.error_messages,
         "throttled": ThrottledLoginMixin.error_messages["throttled"],
     }
+
+
+class OutboxPasswordResetForm(PasswordResetForm):
+    """Django's reset form, whose email goes through the outbox instead of SMTP inside
+    the request (``partners.services.password_reset_send``)."""
+
+    def send_mail(
+        self,
+        subject_template_name: str,
+        email_template_name: str,
+        context: dict[str, Any],
+        from_email: str | None,
+        to_email: str,
+        html_email_template_name: str | None = None,
+    ) -> None:
+        password_reset_send(
+            user=context["user"], email=to_email, uid=context["uid"], token=context["token"]
+        )
 
 
 class InvitationAcceptForm(forms.Form):

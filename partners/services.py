@@ -154,7 +154,7 @@ def partner_invite(
     link = settings.SITE_URL + reverse("portal:invite-accept", args=[token])
     notify(
         kind="partner_invited",
-        recipients=[Recipient(name=partner.name, email=email, link=link)],
+        recipients=[Recipient(name=partner.name, email=email, link=link, secret_link=True)],
         context={
             "partner_name": partner.name,
             "partner_kind": model._meta.verbose_name,
@@ -261,6 +261,24 @@ def invitation_accept(
         email=invitation.email,
     )
     return user
+
+
+@transaction.atomic
+def password_reset_send(*, user: Any, email: str, uid: str, token: str) -> None:
+    """Email ``user`` a link to choose a new password, through the outbox.
+
+    Called by the password-reset form for each account of the address asked for; the
+    request only records the row (the worker sends it), so the page answers in the
+    same time whether or not the address has an account. The link is a secret: it is
+    stored sealed and put into the message only when it is sent.
+    """
+    link = settings.SITE_URL + reverse("password_reset_confirm", args=[uid, token])
+    notify(
+        kind="password_reset",
+        recipients=[Recipient(name=user.get_full_name(), email=email, link=link, secret_link=True)],
+        context={"email": email, "first_name": user.first_name},
+        target=user,
+    )
 
 
 PORTAL_VENDOR_FIELDS = {"email", "phone", "notify_by"}

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from bookings.selectors import booking_get_for_broker, item_get_for_vendor
 from notifications.models import AuditEntry, Notification
+from notifications.sealed import unseal
 from partners import services
 from partners.domain import Actor, InvalidTransition, NotPermitted
 from partners.models import ApiKey, Invitation, PortalAccount, Vendor
@@ -94,7 +95,9 @@ def test_invite_stores_only_a_hash_and_emails_the_link(broker: Any) -> None:
     assert invitation.expires_at - timezone.now() > timedelta(days=6, hours=23)
     note = Notification.objects.get(kind="partner_invited")
     assert note.recipient == broker.email
-    assert f"http://testserver/portal/invite/{token}/" in note.body_text
+    # The link is sealed until the worker sends it (tests/notifications/test_sealed_links.py).
+    assert token not in note.body_text and "[link hidden]" in note.body_text
+    assert unseal(note.sealed)["link"] == f"http://testserver/portal/invite/{token}/"
 
 
 def test_reinvite_replaces_the_old_token(vendor: Any) -> None:

@@ -177,8 +177,12 @@ def test_password_change(client: Client, vendor_user: Any) -> None:
     assert vendor_user.check_password("another-Long-pass-99")
 
 
-def test_password_reset_by_email(client: Client, vendor_user: Any, mailoutbox: Any) -> None:
-    response = client.post(reverse("password_reset"), {"email": vendor_user.email}, follow=True)
+def test_password_reset_by_email(
+    client: Client, vendor_user: Any, mailoutbox: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    # Sent by the worker through the outbox: here, the task run on commit.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("password_reset"), {"email": vendor_user.email}, follow=True)
     assert "Check your email" in response.content.decode()
     assert len(mailoutbox) == 1
     message = mailoutbox[0]
