@@ -43,7 +43,7 @@ def seed(*, bookings: int, password: str, seed_value: int = 42) -> dict[str, Any
     from django.utils import timezone
 
     from bookings.models import Booking, BookingItem
-    from partners.domain import Actor
+    from core.domain import Actor
     from partners.models import Broker, PortalAccount, ServiceType, Vendor
     from partners.services import api_key_create
 

@@ -1,6 +1,6 @@
 """Back office for bookings and their items.
 
-Every write calls ``bookings.services`` (see ``partners.admin_forms`` for how); the
+Every write calls ``bookings.services`` (see ``core.admin_kit`` for how); the
 changelists read totals and item progress as annotations, so a page of bookings costs
 the same few queries however many rows it shows.
 """
@@ -36,12 +36,12 @@ from bookings import services
 from bookings.admin_forms import AssignVendorForm, ConfirmForm
 from bookings.models import MONEY, ZERO, Booking, BookingItem
 from bookings.selectors import booking_totals
-from bookings_site.large_tables import DistinctValuesFilter, LargeTableAdminMixin
+from core.large_tables import DistinctValuesFilter, LargeTableAdminMixin
 from notifications.admin_inlines import AuditEntryInline, NotificationInline
 from notifications.formatting import format_money
 from notifications.models import AuditEntry
 from partners.admin import change_link
-from partners.admin_forms import (
+from core.admin_kit import (
     OptionalReasonForm,
     ReasonForm,
     ServiceAdminMixin,
@@ -54,6 +54,10 @@ from partners.admin_forms import (
     save_through_services,
     service_errors,
 )
+from notifications.admin_inlines import AuditEntryInline, NotificationInline
+from notifications.formatting import format_money
+from notifications.models import AuditEntry
+from partners.admin import change_link
 from partners.models import Vendor
 
 S = Booking.Status

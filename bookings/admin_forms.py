@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from partners.admin_forms import TransitionForm
+from core.admin_kit import TransitionForm
 from partners.models import ServiceType, Vendor
 from partners.selectors import vendors_assignable
 

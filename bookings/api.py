@@ -48,9 +48,9 @@ from bookings.serializers import (
     render_booking,
     render_item,
 )
-from bookings_site.api.pagination import ApiPagination
-from bookings_site.api.viewsets import ApiViewSet
-from partners.domain import Actor
+from core.api.pagination import ApiPagination
+from core.api.viewsets import ApiViewSet
+from core.domain import Actor
 
 
 class InlineCountPaginator(DjangoPaginator):

@@ -17,7 +17,7 @@ from partners.models import ServiceType
 
 
 def _is_staff_request(request: Any) -> bool:
-    from bookings_site.api.actors import is_staff_caller
+    from core.api.actors import is_staff_caller
 
     return request is not None and is_staff_caller(request)
 

@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from partners.domain import CURRENCY_CHOICES
+from core.domain import CURRENCY_CHOICES
 from partners.forms import PhoneField
 from partners.models import E164_VALIDATOR, ServiceType
 

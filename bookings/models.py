@@ -11,7 +11,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
-from partners.domain import CURRENCIES, CURRENCY_CHOICES
+from core.domain import CURRENCIES, CURRENCY_CHOICES
 from partners.models import E164_VALIDATOR, Broker, ServiceType, Vendor
 
 # Crockford's base32 without the look-alikes: a reference read over the phone survives.

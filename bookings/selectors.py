@@ -15,8 +15,8 @@ from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, W
 from django.shortcuts import get_object_or_404
 
 from bookings.models import ZERO, Booking, BookingItem
+from core.domain import Actor
 from notifications.models import AuditEntry
-from partners.domain import Actor
 from partners.models import Broker, Vendor
 
 CENT = Decimal("0.01")

@@ -20,8 +20,8 @@ from django.utils import timezone
 
 from bookings import notify as tell
 from bookings.models import Booking, BookingItem, new_reference
-from partners.audit import audit
-from partners.domain import Actor, InvalidTransition, NotPermitted, ValidationFailed
+from core.audit import audit
+from core.domain import Actor, InvalidTransition, NotPermitted, ValidationFailed
 from partners.models import Broker, Vendor
 
 S = Booking.Status

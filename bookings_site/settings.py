@@ -48,7 +48,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_q",
     "axes",
-    # Our apps. Imports flow offers -> bookings -> partners; all may call notifications.
+    # Our apps. Imports flow offers -> bookings -> partners -> core; all may call
+    # notifications, which imports none of them.
+    "core",
     "notifications",
     "partners",
     "bookings",
@@ -381,25 +383,27 @@ WEBHOOK_SWEEP_GRACE = env.float("WEBHOOK_SWEEP_GRACE", default=30.0)
 
 # --- REST API -----------------------------------------------------------------------
 
+# Which Actor an API request's credentials stand for (core.api.actors asks this).
+API_ACTOR_RESOLVER = "partners.api_auth.resolve_actor"
+
 REST_FRAMEWORK = {
-    # bookings_site/api/viewsets.py sets the same on the base viewset; these defaults
-    # cover any other API view.
+    # The base viewset (core/api/viewsets.py) uses these too.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "bookings_site.api.authentication.ApiKeyAuthentication",
-        "bookings_site.api.authentication.CsrfSessionAuthentication",
+        "partners.api_auth.ApiKeyAuthentication",
+        "partners.api_auth.CsrfSessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["bookings_site.api.permissions.IsApiCaller"],
-    "DEFAULT_RENDERER_CLASSES": ["bookings_site.api.renderers.OrjsonRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["bookings_site.api.parsers.BoundedJSONParser"],
-    "DEFAULT_THROTTLE_CLASSES": ["bookings_site.api.throttling.ApiRateThrottle"],
-    "DEFAULT_PAGINATION_CLASS": "bookings_site.api.pagination.ApiPagination",
+    "DEFAULT_PERMISSION_CLASSES": ["core.api.permissions.IsApiCaller"],
+    "DEFAULT_RENDERER_CLASSES": ["core.api.renderers.OrjsonRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.BoundedJSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["core.api.throttling.ApiRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.ApiPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": [
-        "bookings_site.api.filters.QuickFilterBackend",
+        "core.api.filters.QuickFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "bookings_site.api.schema.ApiAutoSchema",
-    "EXCEPTION_HANDLER": "bookings_site.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "core.api.schema.ApiAutoSchema",
+    "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DATETIME_FORMAT": "iso-8601",
     "COERCE_DECIMAL_TO_STRING": True,

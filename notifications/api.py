@@ -14,8 +14,8 @@ from rest_framework import mixins, serializers
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 
-from bookings_site.api.filters import ApiFilterSet, UtcIsoDateTimeFilter
-from bookings_site.api.viewsets import ApiViewSet
+from core.api.filters import ApiFilterSet, UtcIsoDateTimeFilter
+from core.api.viewsets import ApiViewSet
 from notifications.models import Notification
 
 

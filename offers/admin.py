@@ -1,6 +1,6 @@
 """Back office for offers and their lines.
 
-Every write calls ``offers.services`` (see ``partners.admin_forms`` for how). An offer
+Every write calls ``offers.services`` (see ``core.admin_kit`` for how). An offer
 is edited only while it is a draft; after that it moves only by its transitions.
 """
 
@@ -17,11 +17,7 @@ from django.utils import timezone
 
 from bookings.admin import money, nowrap
 from bookings.models import MONEY, ZERO
-from notifications.admin_inlines import AuditEntryInline, NotificationInline
-from offers import services
-from offers.models import Offer, OfferLine
-from partners.admin import change_link
-from partners.admin_forms import (
+from core.admin_kit import (
     OptionalReasonForm,
     ServiceAdminMixin,
     Transition,
@@ -33,6 +29,10 @@ from partners.admin_forms import (
     save_through_services,
     service_errors,
 )
+from notifications.admin_inlines import AuditEntryInline, NotificationInline
+from offers import services
+from offers.models import Offer, OfferLine
+from partners.admin import change_link
 
 S = Offer.Status
 OFFER_TONES = {

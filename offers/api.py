@@ -18,7 +18,7 @@ from rest_framework.response import Response
 
 from bookings.api import CallerMixin, _errors
 from bookings.serializers import STAFF
-from bookings_site.api.viewsets import ApiViewSet
+from core.api.viewsets import ApiViewSet
 from offers import selectors, services
 from offers.filters import OfferFilter
 from offers.models import Offer, OfferLine

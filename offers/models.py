@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bookings.models import MONEY, Booking
-from partners.domain import CURRENCIES, CURRENCY_CHOICES
+from core.domain import CURRENCIES, CURRENCY_CHOICES
 from partners.models import E164_VALIDATOR, Broker, ServiceType, Vendor
 
 

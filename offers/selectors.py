@@ -8,8 +8,8 @@ from __future__ import annotations
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
+from core.domain import Actor
 from offers.models import Offer, OfferLine
-from partners.domain import Actor
 from partners.models import Broker
 
 

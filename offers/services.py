@@ -18,11 +18,11 @@ from django.utils import timezone
 
 from bookings import services as booking_services
 from bookings.models import ZERO, Booking, new_reference
+from core.audit import audit
+from core.domain import Actor, InvalidTransition, NotPermitted, ValidationFailed
 from notifications.formatting import format_moment, format_money, format_when
 from notifications.services import Recipient, notify, staff_recipients
 from offers.models import Offer, OfferLine
-from partners.audit import audit
-from partners.domain import Actor, InvalidTransition, NotPermitted, ValidationFailed
 from partners.models import Broker
 from partners.roles import AGENTS
 

@@ -1,6 +1,6 @@
 """Back office for vendors, brokers, their portal accounts, invitations and API keys.
 
-Every write calls ``partners.services``; see ``partners.admin_forms`` for how.
+Every write calls ``partners.services``; see ``core.admin_kit`` for how.
 """
 
 from __future__ import annotations
@@ -14,6 +14,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from core.admin_kit import (
+    ServiceAdminMixin,
+    Transition,
+    admin_actor,
+    adopt,
+    badge,
+    calling,
+    save_through_services,
+    service_errors,
+)
 from notifications.admin_inlines import AuditEntryInline, NotificationInline, ReadOnlyInlineMixin
 from partners import services
 from partners.admin_forms import (
@@ -21,16 +31,8 @@ from partners.admin_forms import (
     BrokerAddForm,
     BrokerForm,
     InviteForm,
-    ServiceAdminMixin,
-    Transition,
     VendorAddForm,
     VendorForm,
-    admin_actor,
-    adopt,
-    badge,
-    calling,
-    save_through_services,
-    service_errors,
 )
 from partners.models import (
     ApiKey,

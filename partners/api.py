@@ -16,8 +16,8 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from bookings_site.api.filters import ApiFilterSet
-from bookings_site.api.viewsets import ApiViewSet
+from core.api.filters import ApiFilterSet
+from core.api.viewsets import ApiViewSet
 from partners import services
 from partners.models import Broker, Channel, Invitation, ServiceType, Vendor
 

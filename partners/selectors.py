@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from partners.domain import Actor
+from core.domain import Actor
 from partners.models import Broker, PortalAccount, Vendor
 
 

@@ -15,10 +15,10 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from core.audit import audit
+from core.domain import Actor, DomainError, InvalidTransition, NotPermitted, ValidationFailed
 from notifications.formatting import format_moment
 from notifications.services import Recipient, notify
-from partners.audit import audit
-from partners.domain import Actor, DomainError, InvalidTransition, NotPermitted, ValidationFailed
 from partners.models import ApiKey, Broker, Invitation, PortalAccount, Vendor
 
 Partner = Vendor | Broker

@@ -25,8 +25,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
+from core.domain import Actor, DomainError
 from partners import services
-from partners.domain import Actor, DomainError
 from partners.forms import InvitationAcceptForm, ProfileForm, ThrottledAuthenticationForm
 from partners.models import Broker, PortalAccount, Vendor
 from partners.selectors import portal_account_for_user

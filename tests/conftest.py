@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from partners.domain import Actor
+from core.domain import Actor
 from partners.roles import AGENTS, APPROVERS, PARTNER_MANAGERS
 from tests import factories
 

@@ -14,8 +14,8 @@ import pytest
 from django.contrib.auth.models import Permission
 from rest_framework.test import APIClient
 
-from bookings_site.api.authentication import forget_keys
-from partners.domain import SYSTEM
+from core.domain import SYSTEM
+from partners.api_auth import forget_keys
 from partners.models import ApiKey
 from partners.services import api_key_create
 from tests import factories

@@ -11,14 +11,14 @@ from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.test import APIClient
 
-from bookings_site.api import authentication
-from bookings_site.api.actors import api_actor, caller_broker, caller_vendor, is_staff_caller
-from bookings_site.api.authentication import (
+from core.api.actors import api_actor, caller_broker, caller_vendor, is_staff_caller
+from core.domain import SYSTEM
+from partners import api_auth as authentication
+from partners.api_auth import (
     ApiKeyAuthentication,
     CsrfSessionAuthentication,
     forget_keys,
 )
-from partners.domain import SYSTEM
 from partners.models import ApiKey
 from partners.services import api_key_revoke, partner_deactivate
 from tests import factories

@@ -1,4 +1,4 @@
-"""The API's one error shape (bookings_site.api.errors.exception_handler)."""
+"""The API's one error shape (core.api.errors.exception_handler)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from django.db import DataError, IntegrityError
 from django.http import Http404
 from rest_framework import exceptions
 
-from bookings_site.api.errors import exception_handler
-from partners.domain import DomainError, InvalidTransition, NotPermitted, ValidationFailed
+from core.api.errors import exception_handler
+from core.domain import DomainError, InvalidTransition, NotPermitted, ValidationFailed
 from partners.models import Vendor
 
 

@@ -11,10 +11,11 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from bookings_site.api import idempotency
+from core.api import idempotency
+from core.domain import SYSTEM
+from core.models import IdempotencyRecord
 from partners import services
-from partners.domain import SYSTEM
-from partners.models import IdempotencyRecord, Vendor
+from partners.models import Vendor
 from tests.api.conftest import key_client
 
 pytestmark = pytest.mark.django_db

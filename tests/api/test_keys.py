@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
-from partners.domain import SYSTEM
+from core.domain import SYSTEM
 from partners.models import ApiKey
 from partners.services import api_key_revoke, hash_token, partner_deactivate
 from tests import factories

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from django.core import mail
 
+from core.domain import SYSTEM
 from notifications.models import AuditEntry
-from partners.domain import SYSTEM
 from partners.models import Broker, Invitation, Vendor
 from partners.services import partner_deactivate
 from tests import factories

@@ -32,8 +32,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from bookings.services import booking_submit
+from core.domain import SYSTEM, Actor
 from events.services import webhook_register
-from partners.domain import SYSTEM, Actor
 from partners.services import api_key_create
 from tests import factories
 

@@ -8,7 +8,7 @@ import pytest
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 
-from bookings_site.api.throttling import parse_rate, reset_counters
+from core.api.throttling import parse_rate, reset_counters
 from tests.api.conftest import key_client
 
 pytestmark = pytest.mark.django_db

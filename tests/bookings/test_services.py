@@ -16,8 +16,8 @@ from django.utils import timezone
 from bookings import services
 from bookings.models import Booking, BookingItem
 from bookings.selectors import booking_totals
+from core.domain import Actor, InvalidTransition, NotPermitted, ValidationFailed
 from notifications.models import AuditEntry, Notification
-from partners.domain import Actor, InvalidTransition, NotPermitted, ValidationFailed
 from tests import factories
 
 S = Booking.Status

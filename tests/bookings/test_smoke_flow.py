@@ -4,10 +4,10 @@ from django.utils import timezone
 
 from bookings import services as bs
 from bookings.models import Booking, BookingItem
+from core.domain import Actor
 from notifications.models import AuditEntry, Notification
 from offers import services as os_
 from offers.models import Offer
-from partners.domain import Actor
 
 
 def test_offer_to_confirmed_booking_flow(

@@ -21,11 +21,11 @@ from django.utils import timezone
 
 from bookings import services as booking_services
 from bookings.models import Booking, BookingItem
+from core.domain import Actor
 from notifications.formatting import format_when
 from notifications.models import AuditEntry, Notification
 from offers import services as offer_services
 from offers.models import Offer
-from partners.domain import Actor
 from partners.models import Invitation, PortalAccount
 from tests import factories
 from tests.browser.conftest import Phone

@@ -260,9 +260,9 @@ def test_offer_and_broker_pages_list_their_notifications(admin_client: Client, p
     from datetime import timedelta
     from decimal import Decimal
 
+    from core.domain import Actor
     from offers import services as offers
     from partners import services as partners
-    from partners.domain import Actor
 
     system = Actor(via="system", label="test")
     broker = factories.BrokerFactory()

@@ -22,12 +22,12 @@ from django.utils import timezone
 
 from bookings import services as bookings
 from bookings.models import Booking, BookingItem
+from core.domain import Actor
 from notifications import services as outbox
 from notifications.models import AuditEntry, Notification
 from offers import services as offers
 from offers.models import Offer
 from partners import services as partners
-from partners.domain import Actor
 from partners.roles import AGENTS, APPROVERS
 from tests import factories
 

@@ -11,11 +11,11 @@ from django.http import Http404
 from django.utils import timezone
 
 from bookings.models import Booking, BookingItem
+from core.domain import Actor, InvalidTransition, NotPermitted, ValidationFailed
 from notifications.models import AuditEntry, Notification
 from offers import services
 from offers.models import Offer
 from offers.selectors import offer_get_for_broker, offers_for_broker
-from partners.domain import Actor, InvalidTransition, NotPermitted, ValidationFailed
 
 pytestmark = pytest.mark.django_db
 S = Offer.Status

@@ -11,10 +11,10 @@ from django.http import Http404
 from django.utils import timezone
 
 from bookings.selectors import booking_get_for_broker, item_get_for_vendor
+from core.domain import Actor, InvalidTransition, NotPermitted
 from notifications.models import AuditEntry, Notification
 from notifications.sealed import unseal
 from partners import services
-from partners.domain import Actor, InvalidTransition, NotPermitted
 from partners.models import ApiKey, Invitation, PortalAccount, Vendor
 from partners.selectors import actor_for_user, portal_account_for_user
 from tests import factories

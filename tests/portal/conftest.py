@@ -18,10 +18,10 @@ from django.utils import timezone
 
 from bookings import services as bs
 from bookings.models import Booking, BookingItem
+from core.domain import Actor
 from notifications.models import AuditEntry, Notification
 from offers import services as os_
 from offers.models import Offer
-from partners.domain import Actor
 from partners.models import Broker, Invitation, PortalAccount, Vendor
 from tests import factories
 

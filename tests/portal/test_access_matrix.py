@@ -15,8 +15,8 @@ from django.test import Client
 from django.urls import reverse
 
 from bookings import services as bs
+from core.domain import Actor
 from partners import services as ps
-from partners.domain import Actor
 from tests import factories
 from tests.portal.conftest import World, client_for, line, portal_user, snapshot
 

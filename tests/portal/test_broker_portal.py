@@ -305,7 +305,7 @@ def test_approved_booking_cannot_be_cancelled_by_the_broker(
     world: World, broker_client: Client, approver: Any
 ) -> None:
     from bookings import services as bs
-    from partners.domain import Actor
+    from core.domain import Actor
 
     bs.booking_approve(booking=world.booking, actor=Actor(user=approver, via="admin"))
     before = snapshot()

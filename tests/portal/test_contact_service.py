@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from core.domain import Actor, NotPermitted, ValidationFailed
 from partners import services
-from partners.domain import Actor, NotPermitted, ValidationFailed
 
 
 def test_a_vendor_changes_only_its_own_contact_details(vendor: Any, other_vendor: Any) -> None:

@@ -11,8 +11,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from core.domain import Actor
 from partners import services
-from partners.domain import Actor
 from partners.models import Invitation, PortalAccount
 from tests import factories
 

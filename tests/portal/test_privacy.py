@@ -17,7 +17,7 @@ from django.test import Client
 from django.urls import reverse
 
 from bookings import services as bs
-from partners.domain import Actor
+from core.domain import Actor
 from tests.portal.conftest import (
     COST,
     OFFER_COST,

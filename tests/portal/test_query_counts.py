@@ -11,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from bookings import services as bs
+from core.domain import Actor
 from offers import services as os_
-from partners.domain import Actor
 from tests.portal.conftest import World, line, when
 
 

@@ -9,9 +9,9 @@ from django.urls import reverse
 
 from bookings import services as bs
 from bookings.models import Booking, BookingItem
+from core.domain import Actor
 from notifications.formatting import format_when
 from notifications.models import AuditEntry
-from partners.domain import Actor
 from tests.portal.conftest import COST, World, snapshot
 
 V = BookingItem.VendorStatus

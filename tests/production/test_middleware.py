@@ -131,7 +131,7 @@ def test_accept_encoding_parsing() -> None:
 @pytest.mark.django_db
 def test_real_api_bookings_list_is_compressed_when_asked(client) -> None:
     """The whole stack: the API's own list view, its renderer and this middleware."""
-    from partners.domain import Actor
+    from core.domain import Actor
     from partners.services import api_key_create
     from tests.factories import BookingFactory, BookingItemFactory, BrokerFactory
 

@@ -23,12 +23,12 @@ from django.utils import timezone
 
 from bookings import services as bookings
 from bookings.models import Booking, BookingItem
+from core.domain import Actor
 from notifications.models import Notification
 from notifications.services import recording_only
 from offers import services as offers
 from offers.models import Offer
 from partners import services as partners
-from partners.domain import Actor
 from partners.models import Broker, PortalAccount, Vendor
 from partners.roles import AGENTS, APPROVERS, PARTNER_MANAGERS
 

@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from partners.domain import Actor
+from core.domain import Actor
 from partners.models import Broker, Vendor
 from partners.services import api_key_create
 

@@ -1,8 +1,7 @@
-"""Domain primitives shared by every business app.
+"""Domain primitives shared by every business app: the one ``DomainError`` hierarchy,
+the ``Actor`` that every service takes, and the currency list.
 
-``partners`` is the base of the import chain (offers -> bookings -> partners), so the
-one ``DomainError`` hierarchy, the ``Actor`` that every service takes, and the
-currency list live here.
+``core`` is the bottom of the house: every app imports from it, it imports none of them.
 """
 
 from __future__ import annotations

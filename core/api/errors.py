@@ -24,7 +24,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import set_rollback
 
-from partners.domain import DomainError, NotPermitted, ValidationFailed
+from core.domain import DomainError, NotPermitted, ValidationFailed
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ import pytest
 from django.utils import module_loading, timezone
 from django_q.models import Schedule
 
-from partners.apps import IDEMPOTENCY_PURGE_SCHEDULE, create_schedules
-from partners.models import IdempotencyRecord
+from core.apps import IDEMPOTENCY_PURGE_SCHEDULE, create_schedules
+from core.models import IdempotencyRecord
 
 pytestmark = pytest.mark.django_db
 

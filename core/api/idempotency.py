@@ -21,8 +21,8 @@ from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from bookings_site.api.actors import owner_token
-from partners.models import IdempotencyRecord
+from core.api.actors import owner_token
+from core.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 META_KEY = "HTTP_IDEMPOTENCY_KEY"

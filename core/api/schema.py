@@ -9,13 +9,13 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
-from bookings_site.api.idempotency import HEADER as IDEMPOTENCY_HEADER
-from bookings_site.api.idempotency import METHODS as IDEMPOTENT_METHODS
-from bookings_site.api.idempotency import REPLAY_HEADER
+from core.api.idempotency import HEADER as IDEMPOTENCY_HEADER
+from core.api.idempotency import METHODS as IDEMPOTENT_METHODS
+from core.api.idempotency import REPLAY_HEADER
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
-    target_class = "bookings_site.api.authentication.ApiKeyAuthentication"
+    target_class = "partners.api_auth.ApiKeyAuthentication"
     name = "ApiKeyAuth"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
@@ -28,7 +28,7 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
 
 
 class SessionScheme(OpenApiAuthenticationExtension):
-    target_class = "bookings_site.api.authentication.CsrfSessionAuthentication"
+    target_class = "partners.api_auth.CsrfSessionAuthentication"
     name = "cookieAuth"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:

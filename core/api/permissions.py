@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework import permissions
 from rest_framework.request import Request
 
-from bookings_site.api.actors import api_actor
+from core.api.actors import api_actor
 
 # The Django permission verb each standard viewset action needs.
 ACTION_VERBS = {

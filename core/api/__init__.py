@@ -2,5 +2,5 @@
 
 The resource endpoints live beside their apps (``partners/api.py``,
 ``bookings/api.py``, ``offers/api.py``, ``notifications/api.py``) and subclass
-``bookings_site.api.viewsets.ApiViewSet``.
+``core.api.viewsets.ApiViewSet``.
 """

@@ -23,7 +23,7 @@ from django.core.exceptions import ImproperlyConfigured
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from bookings_site.api.actors import owner_token
+from core.api.actors import owner_token
 
 PERIODS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
 MAX_LOCAL_COUNTERS = 100_000

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from bookings_site.api.idempotency import purge_expired
+from core.api.idempotency import purge_expired
 
 
 class Command(BaseCommand):

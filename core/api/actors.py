@@ -1,36 +1,31 @@
-"""Who is calling: the ``partners.domain.Actor`` every service call takes (via="api")."""
+"""Who is calling: the ``core.domain.Actor`` every service call takes (via="api").
+
+Which actor a request's credentials stand for is the business of the app that owns
+the credentials (``partners.api_auth.resolve_actor``, named by ``API_ACTOR_RESOLVER``),
+so this module, at the bottom of the house, imports no business app.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
+from django.utils.module_loading import import_string
 from rest_framework.request import Request
 
-from partners.domain import Actor
-from partners.models import ApiKey, Broker, Vendor
-from partners.selectors import portal_account_for_user
+from core.domain import Actor
+
+if TYPE_CHECKING:
+    from partners.models import Broker, Vendor
 
 _CACHE_ATTR = "_api_actor"
 
 
-def _resolve(request: Request) -> Actor | None:
-    auth = request.auth
-    if isinstance(auth, ApiKey):
-        label = f"API key {auth.prefix}"
-        if auth.vendor_id is not None:
-            return Actor(vendor=auth.vendor, via="api", label=f"vendor {auth.vendor} via {label}")
-        if auth.broker_id is not None:
-            return Actor(broker=auth.broker, via="api", label=f"broker {auth.broker} via {label}")
-    user = request.user
-    if user is None or not user.is_authenticated or not user.is_active:
-        return None
-    if user.is_staff:
-        return Actor(user=user, via="api")
-    # A portal user (session or a key made for their user) acts for their partner.
-    account = portal_account_for_user(user=user)
-    if account is None:
-        return None
-    return Actor(user=user, vendor=account.vendor, broker=account.broker, via="api")
+@cache
+def _resolver() -> Callable[[Request], Actor | None]:
+    return import_string(settings.API_ACTOR_RESOLVER)
 
 
 def api_actor(request: Request) -> Actor | None:
@@ -42,7 +37,7 @@ def api_actor(request: Request) -> Actor | None:
     """
     cached = getattr(request, _CACHE_ATTR, _CACHE_ATTR)
     if cached is _CACHE_ATTR:
-        cached = _resolve(request)
+        cached = _resolver()(request)
         setattr(request, _CACHE_ATTR, cached)
     return cached  # type: ignore[return-value]
 
@@ -65,7 +60,7 @@ def is_staff_caller(request: Request) -> bool:
 def owner_token(request: Request) -> str:
     """A stable id for the credentials: ``apikey:<id>`` or ``user:<pk>`` (idempotency, throttle)."""
     auth: Any = request.auth
-    if isinstance(auth, ApiKey):
+    if auth is not None and getattr(auth, "pk", None) is not None:
         return f"apikey:{auth.pk}"
     user = request.user
     if user is not None and user.is_authenticated and user.pk is not None:

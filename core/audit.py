@@ -6,10 +6,10 @@ from typing import Any
 
 from django.db import models
 
+from core.domain import Actor
 from events.services import event_record
 from notifications.models import AuditEntry
 from notifications.services import audit_record
-from partners.domain import Actor
 
 
 def audit(

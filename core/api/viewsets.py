@@ -3,7 +3,7 @@ rate limit and ``Idempotency-Key``."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpResponse
@@ -12,23 +12,24 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from bookings_site.api import idempotency
-from bookings_site.api.actors import api_actor, caller_broker, caller_vendor, is_staff_caller
-from bookings_site.api.authentication import ApiKeyAuthentication, CsrfSessionAuthentication
-from bookings_site.api.filters import QuickFilterBackend
-from bookings_site.api.pagination import ApiPagination
-from bookings_site.api.parsers import BoundedJSONParser
-from bookings_site.api.permissions import IsApiCaller, StaffModelPermissions
-from bookings_site.api.renderers import JsonOnlyNegotiation, OrjsonRenderer
-from bookings_site.api.throttling import ApiRateThrottle
-from partners.domain import Actor
-from partners.models import Broker, Vendor
+from core.api import idempotency
+from core.api.actors import api_actor, caller_broker, caller_vendor, is_staff_caller
+from core.api.filters import QuickFilterBackend
+from core.api.pagination import ApiPagination
+from core.api.parsers import BoundedJSONParser
+from core.api.permissions import IsApiCaller, StaffModelPermissions
+from core.api.renderers import JsonOnlyNegotiation, OrjsonRenderer
+from core.api.throttling import ApiRateThrottle
+from core.domain import Actor
+
+if TYPE_CHECKING:
+    from partners.models import Broker, Vendor
 
 
 class ApiViewMixin:
     """What every API view shares; ``ApiViewSet`` is the usual way in."""
 
-    authentication_classes = [ApiKeyAuthentication, CsrfSessionAuthentication]
+    # Authentication: REST_FRAMEWORK's DEFAULT_AUTHENTICATION_CLASSES (partners.api_auth).
     permission_classes = [IsApiCaller, StaffModelPermissions]
     renderer_classes = [OrjsonRenderer]
     content_negotiation_class = JsonOnlyNegotiation

@@ -1,4 +1,4 @@
-"""``Authorization: Api-Key <key>`` authentication.
+"""``Authorization: Api-Key <key>`` authentication, and the Actor a caller stands for.
 
 Raw keys look like ``bk_<prefix>_<secret>`` (``partners.services.api_key_create``).
 The prefix finds the row through a unique index; the SHA-256 of the whole key,
@@ -23,7 +23,9 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from core.domain import Actor
 from partners.models import ApiKey
+from partners.selectors import portal_account_for_user
 from partners.services import hash_token
 
 KEYWORD = "Api-Key"
@@ -234,3 +236,24 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
 class CsrfSessionAuthentication(authentication.SessionAuthentication):
     """Portal users' session, with CSRF enforced (DRF's SessionAuthentication does)."""
+
+
+def resolve_actor(request: Request) -> Actor | None:
+    """The Actor behind a request's API key or session (``API_ACTOR_RESOLVER``)."""
+    auth = request.auth
+    if isinstance(auth, ApiKey):
+        label = f"API key {auth.prefix}"
+        if auth.vendor_id is not None:
+            return Actor(vendor=auth.vendor, via="api", label=f"vendor {auth.vendor} via {label}")
+        if auth.broker_id is not None:
+            return Actor(broker=auth.broker, via="api", label=f"broker {auth.broker} via {label}")
+    user = request.user
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    if user.is_staff:
+        return Actor(user=user, via="api")
+    # A portal user (session or a key made for their user) acts for their partner.
+    account = portal_account_for_user(user=user)
+    if account is None:
+        return None
+    return Actor(user=user, vendor=account.vendor, broker=account.broker, via="api")
