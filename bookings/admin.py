@@ -36,12 +36,8 @@ from bookings import services
 from bookings.admin_forms import AssignVendorForm, ConfirmForm
 from bookings.models import MONEY, ZERO, Booking, BookingItem
 from bookings.selectors import booking_totals
-from core.large_tables import DistinctValuesFilter, LargeTableAdminMixin
-from notifications.admin_inlines import AuditEntryInline, NotificationInline
-from notifications.formatting import format_money
-from notifications.models import AuditEntry
-from partners.admin import change_link
 from core.admin_kit import (
+    AuditEntryInline,
     OptionalReasonForm,
     ReasonForm,
     ServiceAdminMixin,
@@ -54,9 +50,10 @@ from core.admin_kit import (
     save_through_services,
     service_errors,
 )
-from notifications.admin_inlines import AuditEntryInline, NotificationInline
+from core.large_tables import DistinctValuesFilter, LargeTableAdminMixin
+from core.models import AuditEntry
+from notifications.admin_inlines import NotificationInline
 from notifications.formatting import format_money
-from notifications.models import AuditEntry
 from partners.admin import change_link
 from partners.models import Vendor
 

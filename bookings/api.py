@@ -15,7 +15,7 @@ from django.core.paginator import Paginator as DjangoPaginator
 from django.db import connection
 from django.db.models import F, Func, IntegerField, QuerySet, Subquery
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers as drf
 from rest_framework import status
 from rest_framework.decorators import action
@@ -49,7 +49,8 @@ from bookings.serializers import (
     render_item,
 )
 from core.api.pagination import ApiPagination
-from core.api.viewsets import ApiViewSet
+from core.api.schema import error_responses as _errors
+from core.api.viewsets import ApiViewSet, detail_url
 from core.domain import Actor
 
 
@@ -91,23 +92,6 @@ def caller_kind(actor: Actor) -> str:
     if actor.broker is not None:
         return BROKER
     return STAFF
-
-
-class ErrorSerializer(drf.Serializer):
-    detail = drf.CharField()
-    code = drf.CharField()
-
-
-ERRORS = {
-    400: OpenApiResponse(description="Invalid input: messages per field."),
-    403: OpenApiResponse(ErrorSerializer, description="The key lacks the permission."),
-    404: OpenApiResponse(ErrorSerializer, description="No such object, or not the caller's."),
-    409: OpenApiResponse(ErrorSerializer, description="Not allowed in the object's state."),
-}
-
-
-def _errors(*codes: int) -> dict[int, OpenApiResponse]:
-    return {code: ERRORS[code] for code in codes}
 
 
 class CallerMixin:
@@ -287,7 +271,11 @@ class BookingViewSet(CallerMixin, ApiViewSet):
         data = self._valid(ItemInputSerializer, request.data)
         item = services.item_add(booking=booking, actor=self.actor, **data)
         item = selectors.item_get_visible(actor=self.actor, pk=item.pk)
-        return Response(ITEM_SERIALIZERS[self.kind](item).data, status=status.HTTP_201_CREATED)
+        return Response(
+            ITEM_SERIALIZERS[self.kind](item).data,
+            status=status.HTTP_201_CREATED,
+            headers={"Location": detail_url(request, "api-bookingitem-detail", item.pk)},
+        )
 
 
 @extend_schema_view(

@@ -9,8 +9,8 @@ from django import forms
 from django.utils import timezone
 
 from core.domain import CURRENCY_CHOICES
-from partners.forms import PhoneField
-from partners.models import E164_VALIDATOR, ServiceType
+from core.phones import PhoneFormField
+from partners.models import ServiceType
 
 
 class ActionForm(forms.Form):
@@ -47,14 +47,7 @@ class BookingRequestForm(forms.Form):
 
     customer_name = forms.CharField(label="Lead customer name", max_length=200)
     customer_email = forms.EmailField(label="Customer email", required=False)
-    customer_phone = PhoneField(
-        label="Customer phone",
-        max_length=16,
-        required=False,
-        validators=[E164_VALIDATOR],
-        help_text="International form, e.g. +351912345678.",
-        widget=forms.TextInput(attrs={"inputmode": "tel"}),
-    )
+    customer_phone = PhoneFormField(label="Customer phone")
     currency = forms.ChoiceField(label="Currency", choices=CURRENCY_CHOICES, initial="EUR")
     notes = forms.CharField(
         label="Notes for us",

@@ -12,7 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.domain import CURRENCIES, CURRENCY_CHOICES
-from partners.models import E164_VALIDATOR, Broker, ServiceType, Vendor
+from core.phones import E164_VALIDATOR
+from partners.models import Broker, ServiceType, Vendor
 
 # Crockford's base32 without the look-alikes: a reference read over the phone survives.
 REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"

@@ -12,8 +12,8 @@ from django.conf import settings
 from django.urls import reverse
 
 from bookings.models import ZERO, Booking, BookingItem
+from core.models import AuditEntry
 from notifications.formatting import format_moment, format_money, format_when
-from notifications.models import AuditEntry
 from notifications.services import Recipient, notify, staff_recipients
 from partners.models import Channel, Vendor
 from partners.roles import AGENTS, APPROVERS

@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404
 
 from bookings.models import ZERO, Booking, BookingItem
 from core.domain import Actor
-from notifications.models import AuditEntry
+from core.models import AuditEntry
 from partners.models import Broker, Vendor
 
 CENT = Decimal("0.01")

@@ -25,6 +25,7 @@ from rest_framework import serializers
 from bookings.models import ZERO, Booking, BookingItem
 from bookings.selectors import booking_totals, commission_for
 from bookings.services import ITEM_FIELDS as ITEM_EDITABLE_FIELDS
+from core.api.fields import PhoneNumbersMixin
 from partners.models import Broker, Vendor
 
 STAFF, BROKER, VENDOR = "staff", "broker", "vendor"
@@ -139,7 +140,7 @@ class MoneyField(serializers.DecimalField):
         super().__init__(**kwargs)
 
 
-class ApiModelSerializer(serializers.ModelSerializer):
+class ApiModelSerializer(PhoneNumbersMixin, serializers.ModelSerializer):
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         models.DateTimeField: IsoDateTimeField,

@@ -21,6 +21,7 @@ from django.utils import timezone
 from bookings import notify as tell
 from bookings.models import Booking, BookingItem, new_reference
 from core.audit import audit
+from core.changes import apply_changes, audit_changes, save_changes
 from core.domain import Actor, InvalidTransition, NotPermitted, ValidationFailed
 from partners.models import Broker, Vendor
 
@@ -179,22 +180,21 @@ def booking_update(*, booking: Booking, actor: Actor, **fields: Any) -> Booking:
     _require_status(booking, OPEN_STATUSES, "change the booking")
     if actor.broker is not None and "broker" in fields and fields["broker"] != actor.broker:
         raise NotPermitted("You cannot move a booking to another broker.")
-    changed = {k: v for k, v in fields.items() if getattr(booking, k) != v}
-    if not changed:
-        return booking
-    if booking.status != S.DRAFT and set(changed) & DRAFT_ONLY_FIELDS:
+    if booking.status != S.DRAFT and any(
+        getattr(booking, name) != fields[name] for name in DRAFT_ONLY_FIELDS.intersection(fields)
+    ):
         raise InvalidTransition(
             "Broker and currency can be changed only while the booking is a draft."
         )
-    for name, value in changed.items():
-        setattr(booking, name, value)
-    update_fields = [*changed, "updated_at"]
+    changed = apply_changes(booking, fields)
+    if not changed:
+        return booking
+    also = []
     if "broker" in changed:
         booking.commission_rate = booking.broker.commission_rate if booking.broker else 0
-        update_fields.append("commission_rate")
-    booking.full_clean()
-    booking.save(update_fields=update_fields)
-    audit(booking, "updated", actor, changed={k: str(v) for k, v in changed.items()})
+        also.append("commission_rate")
+    save_changes(booking, changed, also=also)
+    audit(booking, "updated", actor, changed=audit_changes(changed))
     return booking
 
 
@@ -345,12 +345,10 @@ def item_update(*, item: BookingItem, actor: Actor, **fields: Any) -> BookingIte
         fields.pop("unit_cost", None)
     _require_status(booking, EDITABLE_STATUSES, "change the item")
     _require_item_status(item, [V.UNASSIGNED, V.PENDING, V.ACCEPTED, V.DECLINED], "change the item")
-    changed = {k: v for k, v in fields.items() if getattr(item, k) != v}
+    changed = apply_changes(item, fields)
     if not changed:
         return item
-    for name, value in changed.items():
-        setattr(item, name, value)
-    update_fields = [*changed, "updated_at"]
+    also = []
     ask_again = item.vendor_status in (V.PENDING, V.ACCEPTED) and bool(
         set(changed) & ITEM_SERVICE_FIELDS
     )
@@ -358,16 +356,15 @@ def item_update(*, item: BookingItem, actor: Actor, **fields: Any) -> BookingIte
     if ask_again:
         item.vendor_status = V.PENDING
         item.responded_at = None
-        update_fields += ["vendor_status", "responded_at"]
-    item.full_clean(exclude=["booking"])
-    item.save(update_fields=update_fields)
+        also += ["vendor_status", "responded_at"]
+    save_changes(item, changed, also=also, exclude=["booking"])
     entry = audit(
         item,
         "updated",
         actor,
         from_status=previous,
         to_status=item.vendor_status,
-        changed={k: str(v) for k, v in changed.items()},
+        changed=audit_changes(changed),
     )
     if ask_again and item.vendor is not None:
         tell.notify_item_vendor("item_assigned", item, item.vendor, entry)

@@ -279,6 +279,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Staff notifications go to this address (comma-separated for several) and to the
 # members of the staff group concerned.
 STAFF_NOTIFICATION_EMAIL = env.list("STAFF_NOTIFICATION_EMAIL", default=[])
+# Country (ISO 3166, e.g. PT) in which a phone number typed without "+" is read;
+# empty: every number needs its country code (core/phones.py).
+PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="")
 
 WHATSAPP_API_URL = env.str("WHATSAPP_API_URL", default="https://graph.facebook.com/v21.0").rstrip(
     "/"
@@ -382,6 +385,10 @@ WEBHOOK_CLAIM_STALE_AFTER = env.float("WEBHOOK_CLAIM_STALE_AFTER", default=Q_TIM
 WEBHOOK_SWEEP_GRACE = env.float("WEBHOOK_SWEEP_GRACE", default=30.0)
 
 # --- REST API -----------------------------------------------------------------------
+
+# Called with every audit entry, in the same transaction (core.audit): the
+# integrators' domain event for the change.
+AUDIT_SUBSCRIBERS = ["events.services.event_record"]
 
 # Which Actor an API request's credentials stand for (core.api.actors asks this).
 API_ACTOR_RESOLVER = "partners.api_auth.resolve_actor"

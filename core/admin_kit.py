@@ -28,15 +28,19 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR
 from django.contrib.admin.utils import unquote
+from django.contrib.contenttypes.admin import GenericTabularInline
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.text import capfirst
 
 from core.domain import Actor, DomainError
+from core.models import AuditEntry
+from core.phones import E164_VALIDATOR, PhoneFormField
 
 SERVICE_ERRORS = (DomainError, ValidationError)
 
@@ -282,6 +286,15 @@ class ServiceAdminMixin:
     model: Any
     admin_site: Any
     actions: Any
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        # Numbers kept in E.164 are typed as people write them (core.phones).
+        if E164_VALIDATOR in getattr(db_field, "validators", ()):
+            extra = {"help_text": db_field.help_text} if db_field.help_text else {}
+            return PhoneFormField(
+                label=capfirst(db_field.verbose_name), required=not db_field.blank, **extra
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[call-arg]
@@ -562,3 +575,50 @@ class ServiceAdminMixin:
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
         raise PermissionDenied
+
+
+# --- read-only history ---------------------------------------------------------------
+
+
+class ReadOnlyInlineMixin:
+    """An inline that shows rows and never adds, changes or deletes one."""
+
+    extra = 0
+    max_num = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class AuditEntryInline(ReadOnlyInlineMixin, GenericTabularInline):
+    """The audit history of the object on the page, newest first."""
+
+    model = AuditEntry
+    verbose_name = "history entry"
+    verbose_name_plural = "History"
+    fields = ("created_at", "target_repr", "action", "transition", "actor_label", "details")
+    readonly_fields = fields
+    ordering = ("-created_at", "-id")
+    classes = ("collapse",)
+
+    @admin.display(description="status change")
+    def transition(self, entry: AuditEntry) -> str:
+        if not entry.to_status:
+            return ""
+        return f"{entry.from_status or '—'} → {entry.to_status}"
+
+    @admin.display(description="details")
+    def details(self, entry: AuditEntry) -> str:
+        data = {k: v for k, v in (entry.data or {}).items() if k != "via" and v not in ("", None)}
+        via = (entry.data or {}).get("via", "")
+        parts = format_html_join(
+            "; ", "{}: {}", ((k.replace("_", " "), v) for k, v in data.items())
+        )
+        return format_html("{} <small>{}</small>", parts, f"via {via}" if via else "")

@@ -13,7 +13,7 @@ def create_schedules(*, using: str = "default", **kwargs: Any) -> None:
     """Hourly purge of API Idempotency-Key records past their 24-hour window."""
     from django_q.models import Schedule
 
-    from notifications.schedules import schedule_ensure
+    from core.schedules import schedule_ensure
 
     if Schedule._meta.db_table not in connections[using].introspection.table_names():
         return  # django_q not migrated yet (``migrate <one app>``)

@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-
-    from partners.models import Broker, Vendor
+    from django.db.models import Model
 
 
 class DomainError(Exception):
@@ -59,8 +58,9 @@ class Actor:
     """
 
     user: AbstractBaseUser | AnonymousUser | None = None
-    vendor: Vendor | None = None
-    broker: Broker | None = None
+    # A partners.Vendor / partners.Broker (core names no business model).
+    vendor: Model | Any | None = None
+    broker: Model | Any | None = None
     via: str = "system"
     label: str = ""
 

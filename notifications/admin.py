@@ -15,8 +15,9 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from notifications.admin_inlines import STATUS_TONES, ReadOnlyInlineMixin
-from notifications.models import AuditEntry, DeliveryAttempt, Notification
+from core.admin_kit import ReadOnlyInlineMixin
+from notifications.admin_inlines import STATUS_TONES
+from notifications.models import DeliveryAttempt, Notification
 from notifications.services import (
     notifications_cancel,
     notifications_mark_delivered,
@@ -253,44 +254,3 @@ class NotificationAdmin(admin.ModelAdmin):
                 "interrupted send) wait for this decision.",
                 messages.WARNING,
             )
-
-
-@admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
-    """Who changed what, when: written by the services, never edited by anyone."""
-
-    list_display = (
-        "created_at",
-        "target_repr",
-        "action",
-        "from_status",
-        "to_status",
-        "actor_label",
-    )
-    list_filter = ("action", "content_type", "created_at")
-    search_fields = ("target_repr", "actor_label", "action")
-    date_hierarchy = "created_at"
-    list_select_related = ("content_type", "actor")
-    show_full_result_count = False
-    fields = (
-        "created_at",
-        "content_type",
-        "object_id",
-        "target_repr",
-        "action",
-        "from_status",
-        "to_status",
-        "actor",
-        "actor_label",
-        "data",
-    )
-    readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

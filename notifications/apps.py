@@ -13,7 +13,7 @@ def create_schedules(*, using: str = "default", **kwargs: Any) -> None:
     """The outbox's own schedules: the sweep every minute, the purge daily."""
     from django_q.models import Schedule
 
-    from notifications.schedules import schedule_ensure
+    from core.schedules import schedule_ensure
 
     if Schedule._meta.db_table not in connections[using].introspection.table_names():
         return  # django_q not migrated yet (``migrate <one app>``); the next migrate will

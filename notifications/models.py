@@ -18,37 +18,6 @@ def default_max_attempts() -> int:
     return int(getattr(settings, "NOTIFICATION_MAX_ATTEMPTS", 8))
 
 
-class AuditEntry(models.Model):
-    """One state change: what, who, when, from which status to which, and why.
-
-    Written only by services; the admin shows it read-only and nothing edits it.
-    """
-
-    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
-    object_id = models.PositiveBigIntegerField()
-    target = GenericForeignKey("content_type", "object_id")
-    target_repr = models.CharField("object", max_length=200)
-    action = models.CharField(max_length=50, db_index=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    actor_label = models.CharField("by", max_length=200)
-    from_status = models.CharField(max_length=30, blank=True)
-    to_status = models.CharField(max_length=30, blank=True)
-    data = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-
-    class Meta:
-        verbose_name = "audit entry"
-        verbose_name_plural = "audit entries"
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["content_type", "object_id", "created_at"])]
-
-    def __str__(self) -> str:
-        change = f" {self.from_status} → {self.to_status}" if self.to_status else ""
-        return f"{self.target_repr}: {self.action}{change}"
-
-
 class Notification(models.Model):
     """One message to one recipient on one channel: a row of the outbox.
 
@@ -97,7 +66,11 @@ class Notification(models.Model):
         max_length=50, blank=True, db_index=True, help_text="Booking or offer reference."
     )
     audit_entry = models.ForeignKey(
-        AuditEntry, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
+        "core.AuditEntry",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="notifications",
     )
     dedupe_key = models.CharField(max_length=255, unique=True)
 

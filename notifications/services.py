@@ -1,4 +1,4 @@
-"""Write the audit log and record outbox notifications.
+"""Record outbox notifications.
 
 Called by the business apps' services inside their transaction. Each notification is
 rendered here, stored as a row, and handed to django-q2 only after the transaction
@@ -25,10 +25,12 @@ from django.template import Context, TemplateDoesNotExist
 from django.template.loader import get_template, render_to_string
 from django.utils import timezone
 
+from core.audit import audit_record
+from core.models import AuditEntry
 from notifications import conf
 from notifications.delivery import HELD, INTERRUPTED, interrupt_stale
 from notifications.kinds import KINDS
-from notifications.models import AuditEntry, DeliveryAttempt, Notification
+from notifications.models import DeliveryAttempt, Notification
 from notifications.sealed import HIDDEN_LINK, seal
 
 logger = logging.getLogger(__name__)
@@ -52,29 +54,6 @@ class Recipient:
 
     def address(self, channel: str) -> str:
         return self.phone if channel == Notification.Channel.WHATSAPP else self.email
-
-
-def audit_record(
-    *,
-    target: models.Model,
-    action: str,
-    user: Any = None,
-    actor_label: str = "system",
-    from_status: str = "",
-    to_status: str = "",
-    data: Mapping[str, Any] | None = None,
-) -> AuditEntry:
-    return AuditEntry.objects.create(
-        content_type=ContentType.objects.get_for_model(target),
-        object_id=target.pk,
-        target_repr=str(target)[:200],
-        action=action,
-        actor=user,
-        actor_label=actor_label[:200],
-        from_status=from_status,
-        to_status=to_status,
-        data=dict(data or {}),
-    )
 
 
 def staff_recipients(*, group: str, link: str = "") -> list[Recipient]:

@@ -18,6 +18,7 @@ from django.utils import timezone
 from bookings.admin import money, nowrap
 from bookings.models import MONEY, ZERO
 from core.admin_kit import (
+    AuditEntryInline,
     OptionalReasonForm,
     ServiceAdminMixin,
     Transition,
@@ -29,7 +30,7 @@ from core.admin_kit import (
     save_through_services,
     service_errors,
 )
-from notifications.admin_inlines import AuditEntryInline, NotificationInline
+from notifications.admin_inlines import NotificationInline
 from offers import services
 from offers.models import Offer, OfferLine
 from partners.admin import change_link

@@ -11,7 +11,7 @@ def create_schedules(*, using: str = "default", **kwargs: Any) -> None:
     """Offer expiry every five minutes, created (or brought up to date) by name."""
     from django_q.models import Schedule
 
-    from notifications.schedules import schedule_ensure
+    from core.schedules import schedule_ensure
 
     if Schedule._meta.db_table not in connections[using].introspection.table_names():
         return  # django_q not migrated yet (``migrate <one app>``)

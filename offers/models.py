@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from bookings.models import MONEY, Booking
 from core.domain import CURRENCIES, CURRENCY_CHOICES
-from partners.models import E164_VALIDATOR, Broker, ServiceType, Vendor
+from core.phones import E164_VALIDATOR
+from partners.models import Broker, ServiceType, Vendor
 
 
 class Offer(models.Model):

@@ -19,6 +19,7 @@ from django.utils import timezone
 from bookings import services as booking_services
 from bookings.models import ZERO, Booking, new_reference
 from core.audit import audit
+from core.changes import apply_changes, audit_changes, save_changes
 from core.domain import Actor, InvalidTransition, NotPermitted, ValidationFailed
 from notifications.formatting import format_moment, format_money, format_when
 from notifications.services import Recipient, notify, staff_recipients
@@ -191,14 +192,11 @@ def offer_update(*, offer: Offer, actor: Actor, **fields: Any) -> Offer:
     offer = _lock(offer)
     _require_staff(actor, "offers.change_offer", "change offers")
     _require_status(offer, [S.DRAFT], "change the offer")
-    changed = {k: v for k, v in fields.items() if getattr(offer, k) != v}
+    changed = apply_changes(offer, fields)
     if not changed:
         return offer
-    for name, value in changed.items():
-        setattr(offer, name, value)
-    offer.full_clean()
-    offer.save(update_fields=[*changed, "updated_at"])
-    audit(offer, "updated", actor, changed={k: str(v) for k, v in changed.items()})
+    save_changes(offer, changed)
+    audit(offer, "updated", actor, changed=audit_changes(changed))
     return offer
 
 
@@ -387,16 +385,11 @@ def offer_line_update(*, line: OfferLine, actor: Actor, **fields: Any) -> OfferL
     _require_staff(actor, "offers.change_offer", "change offers")
     _require_status(offer, [S.DRAFT], "change a line")
     line = OfferLine.objects.select_for_update().get(pk=line.pk)
-    changed = {k: v for k, v in fields.items() if getattr(line, k) != v}
+    changed = apply_changes(line, fields)
     if not changed:
         return line
-    for name, value in changed.items():
-        setattr(line, name, value)
-    line.full_clean(exclude=["offer"])
-    line.save(update_fields=list(changed))
-    audit(
-        offer, "line_updated", actor, line=line.pk, changed={k: str(v) for k, v in changed.items()}
-    )
+    save_changes(line, changed, exclude=["offer"])
+    audit(offer, "line_updated", actor, line=line.pk, changed=audit_changes(changed))
     return line
 
 

@@ -15,6 +15,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from core.admin_kit import (
+    AuditEntryInline,
+    ReadOnlyInlineMixin,
     ServiceAdminMixin,
     Transition,
     admin_actor,
@@ -24,7 +26,7 @@ from core.admin_kit import (
     save_through_services,
     service_errors,
 )
-from notifications.admin_inlines import AuditEntryInline, NotificationInline, ReadOnlyInlineMixin
+from notifications.admin_inlines import NotificationInline
 from partners import services
 from partners.admin_forms import (
     ApiKeyAddForm,

@@ -16,8 +16,9 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.api.fields import PhoneNumbersMixin
 from core.api.filters import ApiFilterSet
-from core.api.viewsets import ApiViewSet
+from core.api.viewsets import ApiViewSet, detail_url
 from partners import services
 from partners.models import Broker, Channel, Invitation, ServiceType, Vendor
 
@@ -25,7 +26,7 @@ PARTNER_FIELDS = ("id", "name", "email", "phone", "is_active", "created_at", "up
 READ_ONLY = ("id", "created_at", "updated_at")
 
 
-class VendorSerializer(serializers.ModelSerializer):
+class VendorSerializer(PhoneNumbersMixin, serializers.ModelSerializer):
     service_types = serializers.ListField(
         child=serializers.ChoiceField(choices=ServiceType.choices), required=False
     )
@@ -39,7 +40,7 @@ class VendorSerializer(serializers.ModelSerializer):
         read_only_fields = READ_ONLY
 
 
-class BrokerSerializer(serializers.ModelSerializer):
+class BrokerSerializer(PhoneNumbersMixin, serializers.ModelSerializer):
     class Meta:
         model = Broker
         fields = (*PARTNER_FIELDS, "commission_rate")
@@ -126,7 +127,12 @@ class _PartnerViewSet(
         invitation, _token = services.partner_invite(
             partner=partner, actor=self.actor, email=data.validated_data.get("email")
         )
-        return Response(InvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)
+        # The invitation is part of the partner; there is no URL of its own.
+        return Response(
+            InvitationSerializer(invitation).data,
+            status=status.HTTP_201_CREATED,
+            headers={"Location": detail_url(request, f"{self.basename}-detail", partner.pk)},
+        )
 
 
 class VendorViewSet(_PartnerViewSet):

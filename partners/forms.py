@@ -14,7 +14,8 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
-from partners.models import E164_VALIDATOR, Channel, Invitation
+from core.phones import PhoneFormField
+from partners.models import Channel, Invitation
 from partners.services import password_reset_send
 
 logger = logging.getLogger(__name__)
@@ -159,26 +160,11 @@ class InvitationAcceptForm(forms.Form):
         return cleaned
 
 
-class PhoneField(forms.CharField):
-    """An E.164 number; spaces, dashes and brackets people type are dropped first."""
-
-    def to_python(self, value: Any) -> str:
-        value = super().to_python(value)
-        return "".join(ch for ch in value if ch not in " -().")
-
-
 class ProfileForm(forms.Form):
     """The partner's own contact details and, for vendors, how they want to be told."""
 
     email = forms.EmailField(label="Contact email", max_length=254)
-    phone = PhoneField(
-        label="Phone (WhatsApp)",
-        max_length=16,
-        required=False,
-        validators=[E164_VALIDATOR],
-        help_text="International form with country code, e.g. +351912345678.",
-        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
-    )
+    phone = PhoneFormField(label="Phone (WhatsApp)")
     notify_by = forms.MultipleChoiceField(
         label="Tell us about new items by",
         choices=Channel.choices,

@@ -2,16 +2,13 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-E164_VALIDATOR = RegexValidator(
-    r"^\+[1-9]\d{6,14}$",
-    "Enter the phone number in international E.164 form, e.g. +351912345678.",
-)
+from core.phones import E164_VALIDATOR
 
 
 class ServiceType(models.TextChoices):

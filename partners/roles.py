@@ -23,7 +23,7 @@ _AGENT = [
     "partners.view_vendor", "partners.view_broker",
     # change: the retry and cancel actions (every field stays read-only).
     "notifications.view_notification", "notifications.change_notification",
-    "notifications.view_auditentry", "notifications.view_deliveryattempt",
+    "core.view_auditentry", "notifications.view_deliveryattempt",
     "events.view_event", "events.view_webhookendpoint", "events.view_webhookdelivery",
 ]  # fmt: skip
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -35,7 +35,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "partners.view_portalaccount", "partners.view_invitation",
         "partners.add_apikey", "partners.change_apikey", "partners.view_apikey",
         "bookings.view_booking", "bookings.view_bookingitem", "offers.view_offer",
-        "notifications.view_notification", "notifications.view_auditentry",
+        "notifications.view_notification", "core.view_auditentry",
         # Integrators' webhooks: told when one is disabled, they turn it on again.
         "events.view_event", "events.add_webhookendpoint", "events.change_webhookendpoint",
         "events.view_webhookendpoint", "events.change_webhookdelivery",

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.audit import audit
+from core.changes import apply_changes, audit_changes, save_changes
 from core.domain import Actor, DomainError, InvalidTransition, NotPermitted, ValidationFailed
 from notifications.formatting import format_moment
 from notifications.services import Recipient, notify
@@ -71,16 +72,11 @@ def partner_update(*, partner: Partner, actor: Actor, **fields: Any) -> Partner:
     actor.require_perm(_perm(model, "change"), f"change a {model._meta.verbose_name}")
     _check_fields(model, fields)
     partner = model.objects.select_for_update().get(pk=partner.pk)
-    changed = {}
-    for name, value in fields.items():
-        if getattr(partner, name) != value:
-            changed[name] = value
-            setattr(partner, name, value)
+    changed = apply_changes(partner, fields)
     if not changed:
         return partner
-    partner.full_clean()
-    partner.save(update_fields=[*changed, "updated_at"])
-    audit(partner, "updated", actor, changed={k: str(v) for k, v in changed.items()})
+    save_changes(partner, changed)
+    audit(partner, "updated", actor, changed=audit_changes(changed))
     return partner
 
 
@@ -301,17 +297,14 @@ def partner_update_contact(*, partner: Partner, actor: Actor, **fields: Any) -> 
         raise ValidationFailed(f"Unknown fields: {', '.join(sorted(unknown))}.")
     model = type(partner)
     partner = model.objects.select_for_update().get(pk=partner.pk)
-    changed = {name: value for name, value in fields.items() if getattr(partner, name) != value}
+    changed = apply_changes(partner, fields)
     if not changed:
         return partner
-    for name, value in changed.items():
-        setattr(partner, name, value)
     # WhatsApp messages need a number to go to.
     if is_vendor and "whatsapp" in partner.notify_by and not partner.phone:
         raise ValidationFailed("Add a phone number to be told on WhatsApp.", field="phone")
-    partner.full_clean()
-    partner.save(update_fields=[*changed, "updated_at"])
-    audit(partner, "updated", actor, changed={k: str(v) for k, v in changed.items()})
+    save_changes(partner, changed)
+    audit(partner, "updated", actor, changed=audit_changes(changed))
     return partner
 
 

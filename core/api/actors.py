@@ -9,16 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.utils.module_loading import import_string
 from rest_framework.request import Request
 
 from core.domain import Actor
-
-if TYPE_CHECKING:
-    from partners.models import Broker, Vendor
 
 _CACHE_ATTR = "_api_actor"
 
@@ -42,12 +39,12 @@ def api_actor(request: Request) -> Actor | None:
     return cached  # type: ignore[return-value]
 
 
-def caller_vendor(request: Request) -> Vendor | None:
+def caller_vendor(request: Request) -> Any:
     actor = api_actor(request)
     return actor.vendor if actor is not None else None
 
 
-def caller_broker(request: Request) -> Broker | None:
+def caller_broker(request: Request) -> Any:
     actor = api_actor(request)
     return actor.broker if actor is not None else None
 

@@ -1,8 +1,13 @@
-"""One error shape for the whole API (DRF's ``EXCEPTION_HANDLER``).
+"""One error shape for the whole API (DRF's ``EXCEPTION_HANDLER``):
 
-- ``ValidationFailed`` and Django's ``ValidationError``: 400 ``{field: [message]}``
-  (``non_field_errors`` when no field is named), like DRF's own validation errors;
-- ``NotPermitted``: 403 ``{detail, code}``;
+    {"detail": "what went wrong, in words", "code": "machine_readable",
+     "fields": {"customer_name": ["This field is required."]}}
+
+``fields`` is there only for input that was refused (400), with messages per field
+(``non_field_errors`` when no field is named; nested input nests the same way).
+
+- ``ValidationFailed``, Django's and DRF's ``ValidationError``: 400 with ``fields``;
+- ``NotPermitted``: 403;
 - any other ``DomainError`` (``InvalidTransition`` ...): 409 ``{detail, code}``;
 - ``Http404`` / ``DoesNotExist``: 404 ``{detail, code}``;
 - every other DRF error keeps its status and gets ``{detail, code}`` (429 keeps
@@ -44,6 +49,50 @@ def _detail(message: str, code: str, status_code: int, headers: Any = None) -> R
     return Response({"detail": message, "code": code}, status=status_code, headers=headers)
 
 
+def _first_message(errors: Any) -> str:
+    if isinstance(errors, dict):
+        for value in errors.values():
+            found = _first_message(value)
+            if found:
+                return found
+        return ""
+    if isinstance(errors, (list, tuple)):
+        for value in errors:
+            found = _first_message(value)
+            if found:
+                return found
+        return ""
+    return str(errors)
+
+
+def _first_path(errors: Any, prefix: str = "") -> str:
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            if _first_message(value):
+                name = key if not prefix else f"{prefix}.{key}"
+                return _first_path(value, name) or name
+    elif isinstance(errors, (list, tuple)):
+        for index, value in enumerate(errors):
+            if isinstance(value, (dict, list)) and _first_message(value):
+                return _first_path(value, f"{prefix}[{index}]") or prefix
+    return prefix
+
+
+def invalid(fields: Any, *, code: str = "invalid", status_code: int = 400) -> Response:
+    """A 400 for refused input: ``detail`` names the first problem, ``fields`` all of them."""
+    if not isinstance(fields, dict):
+        fields = {NON_FIELD: fields if isinstance(fields, list) else [fields]}
+    message = _first_message(fields) or "The request is not valid."
+    path = _first_path(fields)
+    if path and path != NON_FIELD:
+        count = sum(1 for value in fields.values() if _first_message(value))
+        more = f" (and {count - 1} more field{'s' if count > 2 else ''})" if count > 1 else ""
+        detail = f"{path}: {message}{more}"
+    else:
+        detail = message
+    return Response({"detail": detail, "code": code, "fields": fields}, status=status_code)
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     response = _handle(exc)
     if response is not None:
@@ -53,13 +102,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
 def _handle(exc: Exception) -> Response | None:
     if isinstance(exc, ValidationFailed):
-        return Response({exc.field or NON_FIELD: [exc.message]}, status=status.HTTP_400_BAD_REQUEST)
+        return invalid({exc.field or NON_FIELD: [exc.message]}, code=exc.code)
     if isinstance(exc, NotPermitted):
         return _detail(exc.message, exc.code, status.HTTP_403_FORBIDDEN)
     if isinstance(exc, DomainError):
         return _detail(exc.message, exc.code, status.HTTP_409_CONFLICT)
     if isinstance(exc, DjangoValidationError):
-        return Response(_django_errors(exc), status=status.HTTP_400_BAD_REQUEST)
+        return invalid(_django_errors(exc))
     if isinstance(exc, (Http404, ObjectDoesNotExist)):
         return _detail("Not found.", "not_found", status.HTTP_404_NOT_FOUND)
     if isinstance(exc, PermissionDenied):
@@ -77,8 +126,8 @@ def _handle(exc: Exception) -> Response | None:
         logger.info("API request carried a value the database refused: %s", exc)
         return _detail("A value is out of range or malformed.", "invalid", 400)
     if isinstance(exc, exceptions.ValidationError):
-        data = exc.detail if isinstance(exc.detail, dict) else {NON_FIELD: exc.detail}
-        return Response(data, status=exc.status_code)
+        code = getattr(exc, "code", None) or "invalid"
+        return invalid(exc.detail, code=code, status_code=exc.status_code)
     if isinstance(exc, exceptions.APIException):
         headers = {}
         auth_header = getattr(exc, "auth_header", None)
@@ -89,7 +138,10 @@ def _handle(exc: Exception) -> Response | None:
             headers["Retry-After"] = str(max(1, int(wait + 0.999)))
         detail = exc.detail
         if isinstance(detail, (list, dict)):
-            return Response(detail, status=exc.status_code, headers=headers)
+            response = invalid(detail, code=exc.default_code, status_code=exc.status_code)
+            for name, value in headers.items():
+                response[name] = value
+            return response
         return _detail(
             str(detail), getattr(detail, "code", exc.default_code), exc.status_code, headers
         )

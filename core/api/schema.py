@@ -130,3 +130,27 @@ class ApiAutoSchema(AutoSchema):
                 continue
             responses[code] = self._get_response_for_code(response, code, direction=direction)
         return responses
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The API's one error shape (``core.api.errors``)."""
+
+    detail = serializers.CharField(help_text="What went wrong, in words.")
+    code = serializers.CharField(help_text="A machine-readable reason, e.g. invalid, not_found.")
+    fields = serializers.DictField(
+        required=False,
+        child=serializers.JSONField(),
+        help_text="Refused input only (400): messages per field; nested input nests.",
+    )
+
+
+ERRORS = {
+    400: OpenApiResponse(ErrorSerializer, description="Invalid input: messages per field."),
+    403: OpenApiResponse(ErrorSerializer, description="The key lacks the permission."),
+    404: OpenApiResponse(ErrorSerializer, description="No such object, or not the caller's."),
+    409: OpenApiResponse(ErrorSerializer, description="Not allowed in the object's state."),
+}
+
+
+def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
+    return {code: ERRORS[code] for code in codes}

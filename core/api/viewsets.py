@@ -3,12 +3,13 @@ rate limit and ``Idempotency-Key``."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpResponse
+from django.urls import reverse
 from rest_framework import filters, viewsets
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -22,8 +23,10 @@ from core.api.renderers import JsonOnlyNegotiation, OrjsonRenderer
 from core.api.throttling import ApiRateThrottle
 from core.domain import Actor
 
-if TYPE_CHECKING:
-    from partners.models import Broker, Vendor
+
+def detail_url(request: Request, route: str, value: Any) -> str:
+    """The absolute URL of one object's API route (``api-booking-detail``, a reference)."""
+    return request.build_absolute_uri(reverse(route, args=[value]))
 
 
 class ApiViewMixin:
@@ -61,21 +64,82 @@ class ApiViewMixin:
         return actor
 
     @property
-    def caller_vendor(self) -> Vendor | None:
+    def caller_vendor(self) -> Any:
         return caller_vendor(self.request)  # type: ignore[attr-defined]
 
     @property
-    def caller_broker(self) -> Broker | None:
+    def caller_broker(self) -> Any:
         return caller_broker(self.request)  # type: ignore[attr-defined]
 
     @property
     def is_staff_caller(self) -> bool:
         return is_staff_caller(self.request)  # type: ignore[attr-defined]
 
+    # --- what a 201 points at -----------------------------------------------------------
+
+    def created_location(self, data: Any) -> str | None:
+        """The URL of what a ``create`` made: this resource's detail route. Other actions
+        that answer 201 set ``Location`` themselves (``detail_url``)."""
+        if getattr(self, "action", None) != "create" or not isinstance(data, dict):
+            return None
+        lookup = getattr(self, "lookup_field", "pk")
+        value = data.get("id" if lookup == "pk" else lookup)
+        basename = getattr(self, "basename", None)
+        if value is None or not basename:
+            return None
+        return detail_url(self.request, f"{basename}-detail", value)  # type: ignore[attr-defined]
+
+    # --- query parameters ---------------------------------------------------------------
+
+    # Query parameters an action reads besides paging, filters and ordering.
+    extra_query_params: dict[str, set[str]] = {}
+
+    def accepted_query_params(self) -> set[str]:
+        """What this request's action reads from the query string."""
+        action = getattr(self, "action", None) or ""
+        accepted = set(self.extra_query_params.get(action, set()))
+        handler = getattr(self, action, None)
+        paged = action == "list" or "pagination_class" in getattr(handler, "kwargs", {})
+        if not paged:
+            return accepted
+        paginator = getattr(self, "paginator", None)
+        if paginator is not None:
+            reads = getattr(paginator, "query_params", None)
+            accepted |= reads() if reads else {"page", "page_size"}
+        for backend in getattr(self, "filter_backends", ()):
+            if issubclass(backend, filters.OrderingFilter):
+                accepted.add(backend.ordering_param)
+        filterset_class = getattr(self, "filterset_class", None)
+        if filterset_class is not None:
+            accepted |= self._filter_params(filterset_class)
+        return accepted
+
+    @staticmethod
+    def _filter_params(filterset_class: Any) -> set[str]:
+        names: set[str] = set()
+        for name, spec in filterset_class.base_filters.items():
+            names.add(name)
+            suffixes = getattr(getattr(spec.field_class, "widget", None), "suffixes", None)
+            for suffix in suffixes or ():
+                names.add(f"{name}_{suffix}" if suffix else name)
+        return names
+
+    def check_query_params(self, request: Request) -> None:
+        """An unknown query parameter is a 400 that names the accepted ones: a typo in a
+        filter must not silently return everything."""
+        accepted = self.accepted_query_params()
+        unknown = sorted(set(request.query_params) - accepted)
+        if not unknown:
+            return
+        known = ", ".join(sorted(accepted)) if accepted else "none"
+        message = f"Not a query parameter here. Accepted: {known}."
+        raise ValidationError({name: [message] for name in unknown})
+
     # --- Idempotency-Key --------------------------------------------------------------
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        self.check_query_params(request)
         outcome = idempotency.claim(request)
         if isinstance(outcome, idempotency.IdempotencyRecord):
             self._idempotency_record = outcome
@@ -95,6 +159,10 @@ class ApiViewMixin:
         self, request: Request, response: HttpResponse, *args: Any, **kwargs: Any
     ) -> HttpResponse:
         response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
+        if response.status_code == 201 and not response.has_header("Location"):
+            location = self.created_location(getattr(response, "data", None))
+            if location:
+                response["Location"] = location
         record, self._idempotency_record = self._idempotency_record, None
         if record is not None:
             try:

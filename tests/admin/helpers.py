@@ -19,7 +19,7 @@ from django.utils import timezone
 from bookings import services as bs
 from bookings.models import Booking
 from core.domain import Actor
-from notifications.models import AuditEntry
+from core.models import AuditEntry
 from offers import services as os_
 from offers.models import Offer
 

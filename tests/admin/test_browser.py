@@ -14,7 +14,7 @@ import pytest
 from django.utils import timezone
 
 from bookings.models import Booking
-from notifications.models import AuditEntry
+from core.models import AuditEntry
 from tests import factories
 
 pytestmark = pytest.mark.browser

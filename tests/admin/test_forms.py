@@ -10,7 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bookings.models import Booking, BookingItem
-from notifications.models import AuditEntry, Notification
+from core.models import AuditEntry
+from notifications.models import Notification
 from offers.models import Offer, OfferLine
 from tests import factories
 from tests.admin.helpers import (

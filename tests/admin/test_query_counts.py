@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from bookings.models import Booking, BookingItem
-from notifications.services import audit_record
+from core.audit import audit_record
 from offers.models import Offer, OfferLine
 from partners.models import ApiKey, Broker, Invitation, PortalAccount, Vendor
 from tests import factories

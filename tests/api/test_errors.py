@@ -23,12 +23,18 @@ def _handle(exc: Exception) -> tuple[int, Any, Any]:
 
 def test_validation_failed_names_its_field() -> None:
     status, data, _ = _handle(ValidationFailed("Bad email.", field="email"))
-    assert (status, data) == (400, {"email": ["Bad email."]})
+    assert (status, data) == (
+        400,
+        {"detail": "email: Bad email.", "code": "invalid", "fields": {"email": ["Bad email."]}},
+    )
 
 
 def test_validation_failed_without_field_is_non_field_error() -> None:
     status, data, _ = _handle(ValidationFailed("Nope."))
-    assert (status, data) == (400, {"non_field_errors": ["Nope."]})
+    assert (status, data) == (
+        400,
+        {"detail": "Nope.", "code": "invalid", "fields": {"non_field_errors": ["Nope."]}},
+    )
 
 
 def test_not_permitted_is_403_with_code() -> None:
@@ -50,9 +56,14 @@ def test_django_validation_error_per_field_and_all() -> None:
     exc = DjangoValidationError({"name": ["Taken."], "__all__": ["Clash."]})
     status, data, _ = _handle(exc)
     assert status == 400
-    assert data == {"name": ["Taken."], "non_field_errors": ["Clash."]}
+    assert data["fields"] == {"name": ["Taken."], "non_field_errors": ["Clash."]}
+    assert data["detail"] == "name: Taken. (and 1 more field)"
     status, data, _ = _handle(DjangoValidationError("Plain."))
-    assert (status, data) == (400, {"non_field_errors": ["Plain."]})
+    assert (status, data["fields"], data["detail"]) == (
+        400,
+        {"non_field_errors": ["Plain."]},
+        "Plain.",
+    )
 
 
 @pytest.mark.parametrize("exc", [Http404("x"), Vendor.DoesNotExist("x")])
@@ -75,9 +86,14 @@ def test_database_errors_are_4xx_not_500() -> None:
 
 def test_drf_validation_error_keeps_field_messages() -> None:
     status, data, _ = _handle(exceptions.ValidationError({"email": ["Enter a valid email."]}))
-    assert (status, data) == (400, {"email": ["Enter a valid email."]})
+    assert (status, data["fields"]) == (400, {"email": ["Enter a valid email."]})
+    assert data["detail"] == "email: Enter a valid email."
     status, data, _ = _handle(exceptions.ValidationError("Flat."))
-    assert (status, data) == (400, {"non_field_errors": ["Flat."]})
+    assert (status, data["fields"], data["code"]) == (
+        400,
+        {"non_field_errors": ["Flat."]},
+        "invalid",
+    )
 
 
 def test_unknown_exception_is_left_to_django() -> None:
@@ -111,7 +127,7 @@ def test_unknown_page_is_404(superuser_client: Any) -> None:
 def test_bad_filter_value_is_400(superuser_client: Any) -> None:
     response = superuser_client.get("/api/v1/vendors/?updated_since=yesterday")
     assert response.status_code == 400
-    assert "updated_since" in response.json()
+    assert "updated_since" in response.json()["fields"]
 
 
 @pytest.mark.django_db

@@ -11,7 +11,8 @@ import pytest
 from django.utils import timezone
 
 from bookings.models import Booking, BookingItem
-from notifications.models import AuditEntry, Notification
+from core.models import AuditEntry
+from notifications.models import Notification
 from offers.models import Offer, OfferLine
 from tests import factories
 

@@ -9,7 +9,8 @@ import pytest
 from django.utils import timezone
 
 from bookings.models import Booking, BookingItem
-from notifications.models import AuditEntry, Notification
+from core.models import AuditEntry
+from notifications.models import Notification
 from tests import factories
 from tests.api.conftest import key_client
 
@@ -123,7 +124,7 @@ def test_partial_update_bad_input_is_400(agent_client: Any) -> None:
         format="json",
     )
     assert response.status_code == 400
-    assert "quantity" in response.json()
+    assert "quantity" in response.json()["fields"]
 
 
 def test_partial_update_end_before_start_is_400(agent_client: Any) -> None:
@@ -132,7 +133,7 @@ def test_partial_update_end_before_start_is_400(agent_client: Any) -> None:
         f"{URL}{item.pk}/", {"end": (item.start - timedelta(days=1)).isoformat()}, format="json"
     )
     assert response.status_code == 400
-    assert "end" in response.json()
+    assert "end" in response.json()["fields"]
 
 
 def test_partial_update_confirmed_item_is_409(agent_client: Any, vendor: Any) -> None:
@@ -172,7 +173,7 @@ def test_assign_unknown_vendor_is_400(agent_client: Any) -> None:
     item = make_item()
     response = agent_client.post(f"{URL}{item.pk}/assign-vendor/", {"vendor": 999999})
     assert response.status_code == 400
-    assert "vendor" in response.json()
+    assert "vendor" in response.json()["fields"]
 
 
 def test_assign_inactive_vendor_is_400(agent_client: Any) -> None:
@@ -180,7 +181,7 @@ def test_assign_inactive_vendor_is_400(agent_client: Any) -> None:
     inactive = factories.VendorFactory(is_active=False)
     response = agent_client.post(f"{URL}{item.pk}/assign-vendor/", {"vendor": inactive.pk})
     assert response.status_code == 400
-    assert "vendor" in response.json()
+    assert "vendor" in response.json()["fields"]
 
 
 def test_assign_same_vendor_again_is_409(agent_client: Any, vendor: Any) -> None:
@@ -231,7 +232,7 @@ def test_confirm_needs_a_reference(vendor_client: Any, vendor: Any) -> None:
     item = make_item(vendor, "accepted")
     response = vendor_client.post(f"{URL}{item.pk}/confirm/", {"vendor_reference": ""})
     assert response.status_code == 400
-    assert "vendor_reference" in response.json()
+    assert "vendor_reference" in response.json()["fields"]
     response = vendor_client.post(f"{URL}{item.pk}/confirm/", {"vendor_reference": "x" * 101})
     assert response.status_code == 400
     item.refresh_from_db()

@@ -82,7 +82,7 @@ def test_staff_creates_offer_with_lines(agent_client: Any, broker: Any, vendor: 
 def test_create_needs_broker_or_customer(agent_client: Any) -> None:
     response = agent_client.post(URL, {"valid_until": _iso(14)}, format="json")
     assert response.status_code == 400
-    assert "customer_name" in response.json()
+    assert "customer_name" in response.json()["fields"]
 
 
 def test_create_bad_input_is_400(agent_client: Any) -> None:
@@ -97,7 +97,7 @@ def test_create_bad_input_is_400(agent_client: Any) -> None:
         format="json",
     )
     assert response.status_code == 400
-    assert {"valid_until", "currency", "lines"} <= set(response.json())
+    assert {"valid_until", "currency", "lines"} <= set(response.json()["fields"])
     assert Offer.objects.count() == 0
 
 
@@ -167,7 +167,7 @@ def test_partial_update_bad_input_is_400(agent_client: Any) -> None:
         f"{URL}{offer.reference}/", {"customer_email": "nope"}, format="json"
     )
     assert response.status_code == 400
-    assert "customer_email" in response.json()
+    assert "customer_email" in response.json()["fields"]
 
 
 def test_partial_update_of_sent_offer_is_409(agent_client: Any) -> None:

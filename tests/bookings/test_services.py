@@ -17,7 +17,8 @@ from bookings import services
 from bookings.models import Booking, BookingItem
 from bookings.selectors import booking_totals
 from core.domain import Actor, InvalidTransition, NotPermitted, ValidationFailed
-from notifications.models import AuditEntry, Notification
+from core.models import AuditEntry
+from notifications.models import Notification
 from tests import factories
 
 S = Booking.Status

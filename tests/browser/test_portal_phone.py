@@ -22,8 +22,9 @@ from django.utils import timezone
 from bookings import services as booking_services
 from bookings.models import Booking, BookingItem
 from core.domain import Actor
+from core.models import AuditEntry
 from notifications.formatting import format_when
-from notifications.models import AuditEntry, Notification
+from notifications.models import Notification
 from offers import services as offer_services
 from offers.models import Offer
 from partners.models import Invitation, PortalAccount

@@ -16,7 +16,8 @@ from django.db import connection
 from bookings import services
 from bookings.models import Booking, BookingItem
 from core.domain import Actor, DomainError
-from notifications.models import AuditEntry, Notification
+from core.models import AuditEntry
+from notifications.models import Notification
 from tests.bookings.test_services import make_booking
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

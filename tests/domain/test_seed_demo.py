@@ -10,7 +10,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from bookings.models import Booking, BookingItem
-from notifications.models import AuditEntry, Notification
+from core.models import AuditEntry
+from notifications.models import Notification
 from offers.models import Offer
 from partners.models import Broker, PortalAccount, Vendor
 

@@ -245,14 +245,14 @@ def test_changelist_query_count_does_not_grow_with_rows(
 
 
 def test_audit_log_is_read_only_even_for_superusers(admin_client: Client) -> None:
-    from notifications.services import audit_record
+    from core.audit import audit_record
 
     vendor = factories.VendorFactory()
     entry = audit_record(target=vendor, action="invited")
-    url = reverse("admin:notifications_auditentry_change", args=[entry.pk])
+    url = reverse("admin:core_auditentry_change", args=[entry.pk])
     html = admin_client.get(url).content.decode()
     assert "invited" in html and 'name="_save"' not in html
-    assert admin_client.get(reverse("admin:notifications_auditentry_add")).status_code == 403
+    assert admin_client.get(reverse("admin:core_auditentry_add")).status_code == 403
 
 
 @pytest.mark.parametrize("page", ["offer", "broker"])

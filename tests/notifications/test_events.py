@@ -22,9 +22,11 @@ from django.utils import timezone
 
 from bookings import services as bookings
 from bookings.models import Booking, BookingItem
+from core.audit import audit_record
 from core.domain import Actor
+from core.models import AuditEntry
 from notifications import services as outbox
-from notifications.models import AuditEntry, Notification
+from notifications.models import Notification
 from offers import services as offers
 from offers.models import Offer
 from partners import services as partners
@@ -521,7 +523,7 @@ def test_a_rolled_back_change_records_and_queues_nothing(
 def test_the_same_cause_recorded_twice_collapses_into_one_row(
     django_capture_on_commit_callbacks: Any, vendor: Any
 ) -> None:
-    entry = outbox.audit_record(target=vendor, action="invited")
+    entry = audit_record(target=vendor, action="invited")
     recipient = outbox.Recipient(name=vendor.name, email=vendor.email)
     context = {"partner_name": vendor.name, "partner_kind": "vendor", "expires": "soon"}
     with django_capture_on_commit_callbacks() as callbacks:

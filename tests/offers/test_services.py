@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from bookings.models import Booking, BookingItem
 from core.domain import Actor, InvalidTransition, NotPermitted, ValidationFailed
-from notifications.models import AuditEntry, Notification
+from core.models import AuditEntry
+from notifications.models import Notification
 from offers import services
 from offers.models import Offer
 from offers.selectors import offer_get_for_broker, offers_for_broker

@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from bookings.selectors import booking_get_for_broker, item_get_for_vendor
 from core.domain import Actor, InvalidTransition, NotPermitted
-from notifications.models import AuditEntry, Notification
+from core.models import AuditEntry
+from notifications.models import Notification
 from notifications.sealed import unseal
 from partners import services
 from partners.models import ApiKey, Invitation, PortalAccount, Vendor

@@ -19,7 +19,8 @@ from django.utils import timezone
 from bookings import services as bs
 from bookings.models import Booking, BookingItem
 from core.domain import Actor
-from notifications.models import AuditEntry, Notification
+from core.models import AuditEntry
+from notifications.models import Notification
 from offers import services as os_
 from offers.models import Offer
 from partners.models import Broker, Invitation, PortalAccount, Vendor

@@ -10,8 +10,8 @@ from django.urls import reverse
 from bookings import services as bs
 from bookings.models import Booking, BookingItem
 from core.domain import Actor
+from core.models import AuditEntry
 from notifications.formatting import format_when
-from notifications.models import AuditEntry
 from tests.portal.conftest import COST, World, snapshot
 
 V = BookingItem.VendorStatus
@@ -260,7 +260,7 @@ def test_profile_errors_sit_beside_their_fields(world: World, vendor_client: Cli
     html = response.content.decode()
     assert response.status_code == 200
     assert 'id="id_email_error"' in html and 'id="id_phone_error"' in html
-    assert "E.164" in html
+    assert "Enter a valid phone number" in html
     assert "Choose at least one channel." in html
     assert snapshot() == before
 
