@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from core.models import AuditEntry
 from notifications.delivery import STALE_CLAIM
-from notifications.models import AuditEntry, DeliveryAttempt, Notification
+from notifications.models import DeliveryAttempt, Notification
 from partners.roles import AGENTS
 from tests import factories
 from tests.browser.conftest import Phone

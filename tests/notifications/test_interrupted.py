@@ -18,10 +18,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from core.models import AuditEntry
 from notifications import delivery, services
 from notifications.backends import get_backend
 from notifications.kinds import HOLD, KINDS, RESEND, policy_after_interruption
-from notifications.models import AuditEntry, Notification
+from notifications.models import Notification
 from notifications.receipts import receipts_apply
 from partners.roles import AGENTS, PARTNER_MANAGERS
 from tests import factories

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
-from partners.domain import Actor, NotPermitted, ValidationFailed
 
+from core.domain import Actor, NotPermitted, ValidationFailed
 from partners.models import ApiKey
 from partners.roles import PARTNER_MANAGERS
 from partners.services import api_key_create
