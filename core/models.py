@@ -38,6 +38,7 @@ class AuditAction(models.TextChoices):
     ACTIVATED = "activated", "Activated"
     DEACTIVATED = "deactivated", "Deactivated"
     REVOKED = "revoked", "Revoked"
+    REDELIVERED = "redelivered", "Delivered again"
     NOTIFICATION_SENT_AGAIN = "notification_sent_again", "Interrupted message sent again"
     NOTIFICATION_MARKED_DELIVERED = (
         "notification_marked_delivered",

@@ -12,10 +12,10 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
+from core.admin_kit import ReadOnlyInlineMixin
+from core.domain import Actor, DomainError
 from events import services
 from events.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from notifications.admin_inlines import ReadOnlyInlineMixin
-from partners.domain import Actor, DomainError
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -21,9 +21,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bookings_site.api import idempotency
-from bookings_site.api.pagination import ApiPagination
-from bookings_site.api.viewsets import ApiViewMixin, ApiViewSet
+from core.api import idempotency
+from core.api.pagination import ApiPagination
+from core.api.viewsets import ApiViewMixin, ApiViewSet
 from events import feed, registry, services
 from events.models import Audience, Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from events.serializers import (
@@ -52,6 +52,7 @@ class EventFeedView(ApiViewMixin, APIView):
     permission_model = Event
     pagination_class = None
     filter_backends: list[Any] = []
+    extra_query_params = {"after", "types", "limit"}
 
     @extend_schema(
         summary="The caller's events, in commit order",

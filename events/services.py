@@ -19,10 +19,10 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.domain import DomainError, InvalidTransition, ValidationFailed
 from events import conf, registry, sequencer, signing
 from events.models import Audience, Event, EventVendor, WebhookDelivery, WebhookEndpoint
 from events.targets import TargetRefused, check_url
-from partners.domain import DomainError, InvalidTransition, ValidationFailed
 
 logger = logging.getLogger(__name__)
 
@@ -299,7 +299,7 @@ def deliveries_redeliver(*, deliveries: Iterable[WebhookDelivery], actor: Any) -
 
 
 def _audit(endpoint: WebhookEndpoint, action: str, actor: Any, **data: Any) -> None:
-    from notifications.services import audit_record
+    from core.audit import audit_record
 
     audit_record(
         target=endpoint,

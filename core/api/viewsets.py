@@ -91,13 +91,15 @@ class ApiViewMixin:
 
     # --- query parameters ---------------------------------------------------------------
 
-    # Query parameters an action reads besides paging, filters and ordering.
-    extra_query_params: dict[str, set[str]] = {}
+    # Query parameters read besides paging, filters and ordering: a set for every action,
+    # or {action: set} per action.
+    extra_query_params: set[str] | dict[str, set[str]] = set()
 
     def accepted_query_params(self) -> set[str]:
         """What this request's action reads from the query string."""
         action = getattr(self, "action", None) or ""
-        accepted = set(self.extra_query_params.get(action, set()))
+        extra = self.extra_query_params
+        accepted = set(extra.get(action, set()) if isinstance(extra, dict) else extra)
         handler = getattr(self, action, None)
         paged = action == "list" or "pagination_class" in getattr(handler, "kwargs", {})
         if not paged:

@@ -9,14 +9,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ["core", "notifications", "partners", "bookings", "offers"]
+APPS = ["core", "notifications", "events", "partners", "bookings", "offers"]
 # Which of our apps each app may import, bottom floor first.
 ALLOWED = {
     "core": set(),
     "notifications": {"core"},
-    "partners": {"core", "notifications"},
-    "bookings": {"core", "notifications", "partners"},
-    "offers": {"core", "notifications", "partners", "bookings"},
+    "events": {"core", "notifications"},
+    "partners": {"core", "notifications", "events"},
+    "bookings": {"core", "notifications", "events", "partners"},
+    "offers": {"core", "notifications", "events", "partners", "bookings"},
 }
 OURS = {*APPS, "bookings_site", "billing", "events"}
 

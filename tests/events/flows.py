@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from bookings import services as bookings
 from bookings.models import Booking
-from partners.domain import Actor
+from core.domain import Actor
 
 SYSTEM = Actor(via="system", label="test setup")
 

@@ -12,11 +12,11 @@ from django.utils import timezone
 
 from bookings import services as bookings
 from bookings.models import Booking
+from core.domain import Actor
 from events import registry
 from events.feed import event_document, events_visible
 from events.models import Event
 from offers import services as offers
-from partners.domain import Actor
 from tests import factories
 from tests.events.flows import SYSTEM, approved_booking, item, pending_booking
 

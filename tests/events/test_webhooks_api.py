@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from core.models import IdempotencyRecord
 from events import signing
 from events.models import WebhookDelivery, WebhookEndpoint
-from partners.models import IdempotencyRecord
 from tests.events.flows import approved_booking
 
 pytestmark = pytest.mark.django_db
@@ -79,7 +79,7 @@ def test_an_idempotent_replay_does_not_show_or_store_the_secret(broker_client: A
 
 def test_unknown_event_types_are_refused(broker_client: Any) -> None:
     response = register(broker_client, types=["booking.exploded"])
-    assert response.status_code == 400 and "event_types" in response.json()
+    assert response.status_code == 400 and "event_types" in response.json()["fields"]
     assert register(broker_client, types=[]).status_code == 400
 
 
@@ -105,7 +105,7 @@ def test_production_refuses_private_targets(
     settings.DEBUG = False
     response = register(broker_client, url=url)
     assert response.status_code == 400, response.content
-    assert words in str(response.json()["url"])
+    assert words in str(response.json()["fields"]["url"])
     assert not WebhookEndpoint.objects.exists()
 
 

@@ -13,10 +13,11 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
 
+from core.domain import SYSTEM
+from core.models import AuditEntry
 from notifications import delivery
-from notifications.models import AuditEntry, DeliveryAttempt, Notification
+from notifications.models import DeliveryAttempt, Notification
 from notifications.sealed import HIDDEN_LINK
-from partners.domain import SYSTEM
 from partners.services import api_key_create, partner_invite
 from tests import factories
 from tests.api.conftest import key_client

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("core", "0002_auditentry"),
-        ("notifications", "0003_interrupted_sends"),
+        ("notifications", "0004_sealed_link"),
     ]
 
     operations = [
