@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from bookings.admin import money, nowrap
+from bookings.admin_forms import ServiceModelForm
 from bookings.models import MONEY, ZERO
 from notifications.admin_inlines import AuditEntryInline, NotificationInline
 from offers import services
@@ -98,6 +99,7 @@ class ValidityFilter(admin.SimpleListFilter):
 
 class OfferLineInline(admin.TabularInline):
     model = OfferLine
+    form = ServiceModelForm
     fields = (*LINE_FORM_FIELDS, "line_total")
     readonly_fields = ("line_total",)
 
@@ -141,6 +143,7 @@ def _offer_in(*statuses: str) -> Any:
 
 @admin.register(Offer)
 class OfferAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    form = ServiceModelForm
     stay_after_add = True
     transitions = (
         Transition(
@@ -341,6 +344,7 @@ def save_line_rows(request: HttpRequest, formset: Any) -> None:
 
 @admin.register(OfferLine)
 class OfferLineAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    form = ServiceModelForm
     list_display = (
         "description",
         "offer_link",

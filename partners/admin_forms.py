@@ -250,9 +250,10 @@ class TransitionForm(forms.Form):
 
 
 class ReasonForm(TransitionForm):
+    # No max_length: a browser would cut a longer text to it without a word; the
+    # service refuses it and says so.
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        max_length=2000,
         help_text="Recorded in the history and, where someone is told, in their message.",
     )
 
@@ -585,12 +586,6 @@ class VendorForm(forms.ModelForm):
     class Meta:
         model = Vendor
         fields = ["name", "email", "phone", "service_types", "notify_by"]
-
-    def clean(self) -> dict[str, Any]:
-        cleaned: dict[str, Any] = super().clean()
-        if Channel.WHATSAPP in (cleaned.get("notify_by") or []) and not cleaned.get("phone"):
-            self.add_error("phone", "A phone number is needed to notify by WhatsApp.")
-        return cleaned
 
 
 class BrokerForm(forms.ModelForm):

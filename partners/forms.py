@@ -112,8 +112,8 @@ class OutboxPasswordResetForm(PasswordResetForm):
 class InvitationAcceptForm(forms.Form):
     """A new person's name and password, or an existing account's password to link it."""
 
-    first_name = forms.CharField(label="First name", max_length=150)
-    last_name = forms.CharField(label="Last name", max_length=150)
+    first_name = forms.CharField(label="First name")
+    last_name = forms.CharField(label="Last name")
     password1 = forms.CharField(
         label="Password",
         strip=False,
@@ -190,13 +190,6 @@ class ProfileForm(forms.Form):
         super().__init__(*args, **kwargs)
         if not vendor:
             del self.fields["notify_by"]
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        wants_whatsapp = Channel.WHATSAPP in cleaned.get("notify_by", [])
-        if wants_whatsapp and not cleaned.get("phone") and "phone" not in self.errors:
-            self.add_error("phone", "Add a phone number to be told on WhatsApp.")
-        return cleaned
 
     def changes(self) -> dict[str, Any]:
         """The cleaned values in the order the model keeps them (channels as a list)."""

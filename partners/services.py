@@ -1,4 +1,11 @@
-"""Services for vendors, brokers, invitations and portal accounts."""
+"""Services for vendors, brokers, invitations and portal accounts.
+
+The rules every door's input meets here: a partner's name is one line of at most 200
+characters (no control characters: it becomes an email's display name); a vendor
+told by WhatsApp has a phone number, whoever sets the channels (staff in the admin
+or the API, the vendor in the portal); names given when accepting an invitation and
+an API key's name are refused when too long, never cut (``partners.rules``).
+"""
 
 from __future__ import annotations
 
@@ -19,7 +26,8 @@ from notifications.formatting import format_moment
 from notifications.services import Recipient, notify
 from partners.audit import audit
 from partners.domain import Actor, DomainError, InvalidTransition, NotPermitted, ValidationFailed
-from partners.models import ApiKey, Broker, Invitation, PortalAccount, Vendor
+from partners.models import ApiKey, Broker, Channel, Invitation, PortalAccount, Vendor
+from partners.rules import NAME_LENGTH, REFERENCE_LENGTH, check_text
 
 Partner = Vendor | Broker
 
@@ -40,6 +48,20 @@ def _check_fields(model: type[Partner], fields: dict[str, Any]) -> None:
     unknown = set(fields) - allowed
     if unknown:
         raise ValidationFailed(f"Unknown fields: {', '.join(sorted(unknown))}.")
+    if "name" in fields:
+        check_text(
+            fields["name"], field="name", label="The name", max_length=NAME_LENGTH, required=True
+        )
+    for name, label in (("email", "The email"), ("phone", "The phone")):
+        if name in fields:
+            check_text(fields[name], field=name, label=label, max_length=NAME_LENGTH)
+
+
+def _check_channels(partner: Partner) -> None:
+    """WhatsApp messages need a number to go to."""
+    wants_whatsapp = Channel.WHATSAPP in (getattr(partner, "notify_by", None) or [])
+    if isinstance(partner, Vendor) and wants_whatsapp and not partner.phone:
+        raise ValidationFailed("Add a phone number to be told on WhatsApp.", field="phone")
 
 
 @transaction.atomic
@@ -58,6 +80,7 @@ def _partner_create(model: type[Partner], *, actor: Actor, fields: dict[str, Any
     actor.require_perm(_perm(model, "add"), f"add a {model._meta.verbose_name}")
     _check_fields(model, fields)
     partner = model(**fields)
+    _check_channels(partner)
     partner.full_clean()
     partner.save()
     audit(partner, "created", actor, **{k: str(v) for k, v in fields.items()})
@@ -78,6 +101,7 @@ def partner_update(*, partner: Partner, actor: Actor, **fields: Any) -> Partner:
             setattr(partner, name, value)
     if not changed:
         return partner
+    _check_channels(partner)
     partner.full_clean()
     partner.save(update_fields=[*changed, "updated_at"])
     audit(partner, "updated", actor, changed={k: str(v) for k, v in changed.items()})
@@ -221,6 +245,8 @@ def invitation_accept(
     A new account's password must pass ``AUTH_PASSWORD_VALIDATORS`` (Django's
     ``ValidationError`` otherwise). Nothing is written unless it all succeeds.
     """
+    for field, value in (("first_name", first_name), ("last_name", last_name)):
+        check_text(value, field=field, label="Your name", max_length=150)
     invitation = invitation_get_open(token=token)
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.accepted_at is not None:  # lost a race with another accept
@@ -230,8 +256,8 @@ def invitation_accept(
         user = get_user_model()(
             username=_free_username(invitation.email),
             email=invitation.email,
-            first_name=first_name.strip()[:150],
-            last_name=last_name.strip()[:150],
+            first_name=(first_name or "").strip(),
+            last_name=(last_name or "").strip(),
         )
         validate_password(password, user)
         user.set_password(password)
@@ -299,6 +325,7 @@ def partner_update_contact(*, partner: Partner, actor: Actor, **fields: Any) -> 
     unknown = set(fields) - (PORTAL_VENDOR_FIELDS if is_vendor else PORTAL_BROKER_FIELDS)
     if unknown:
         raise ValidationFailed(f"Unknown fields: {', '.join(sorted(unknown))}.")
+    _check_fields(type(partner), fields)
     model = type(partner)
     partner = model.objects.select_for_update().get(pk=partner.pk)
     changed = {name: value for name, value in fields.items() if getattr(partner, name) != value}
@@ -306,9 +333,7 @@ def partner_update_contact(*, partner: Partner, actor: Actor, **fields: Any) -> 
         return partner
     for name, value in changed.items():
         setattr(partner, name, value)
-    # WhatsApp messages need a number to go to.
-    if is_vendor and "whatsapp" in partner.notify_by and not partner.phone:
-        raise ValidationFailed("Add a phone number to be told on WhatsApp.", field="phone")
+    _check_channels(partner)
     partner.full_clean()
     partner.save(update_fields=[*changed, "updated_at"])
     audit(partner, "updated", actor, changed={k: str(v) for k, v in changed.items()})
@@ -358,6 +383,7 @@ def api_key_create(
     """
     if sum(owner is not None for owner in (user, vendor, broker)) != 1:
         raise ValidationFailed("An API key belongs to exactly one user, vendor or broker.")
+    check_text(name, field="name", label="The key's name", max_length=REFERENCE_LENGTH)
     actor.require_perm("partners.add_apikey", "create API keys")
     if user is not None:
         _check_key_user(actor=actor, user=user)
@@ -369,7 +395,7 @@ def api_key_create(
         prefix = secrets.token_hex(4)
     raw = f"{API_KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey.objects.create(
-        name=name[:100],
+        name=name,
         prefix=prefix,
         key_hash=hash_token(raw),
         user=user,
