@@ -352,7 +352,8 @@ NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=8)
 NOTIFICATION_RETRY_DELAY = env.float("NOTIFICATION_RETRY_DELAY", default=60.0)
 NOTIFICATION_RETRY_MAX_DELAY = env.float("NOTIFICATION_RETRY_MAX_DELAY", default=3600.0)
 # A claim older than this belongs to a worker that died mid-send (django-q2 kills a
-# task at Q_TIMEOUT): the sweep hands the row out again.
+# task at Q_TIMEOUT): its send was interrupted, and the kind's policy resends or holds
+# the row (README, "Delivery guarantee").
 NOTIFICATION_CLAIM_STALE_AFTER = env.float("NOTIFICATION_CLAIM_STALE_AFTER", default=Q_TIMEOUT + 30)
 if NOTIFICATION_CLAIM_STALE_AFTER < Q_TIMEOUT + 5:
     raise ImproperlyConfigured("NOTIFICATION_CLAIM_STALE_AFTER must exceed Q_TIMEOUT by 5 s.")
