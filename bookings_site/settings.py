@@ -74,8 +74,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Last: turns a login refused for repeated failures into a 429 (django-axes).
+    # Turns a login refused for repeated failures into a 429 (django-axes).
     "axes.middleware.AxesMiddleware",
+    # Last, so it bounds the view and its rendering: REQUEST_TIME_BUDGET.
+    "bookings_site.middleware.RequestBudgetMiddleware",
 ]
 
 ROOT_URLCONF = "bookings_site.urls"
@@ -179,6 +181,17 @@ else:
 # which Django's DATA_UPLOAD_MAX_MEMORY_SIZE alone does not bound.
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+# Seconds one request may take (gunicorn.conf.py sets 20 for the web server; 0, the
+# default elsewhere, is no budget). PostgreSQL cancels a statement running past it, and
+# a request past it is stopped at its next query with a 503 (RequestBudgetMiddleware).
+REQUEST_TIME_BUDGET = env.float("REQUEST_TIME_BUDGET", default=0.0)
+if REQUEST_TIME_BUDGET < 0:
+    raise ImproperlyConfigured("REQUEST_TIME_BUDGET must be 0 (off) or more.")
+if REQUEST_TIME_BUDGET and _db["ENGINE"] == "django.db.backends.postgresql":
+    # Set at connection start (no round trip per request). Behind PgBouncer in
+    # transaction mode, add "options" to its ignore_startup_parameters and set
+    # statement_timeout on the database role instead.
+    _db["OPTIONS"]["options"] = f"-c statement_timeout={int(REQUEST_TIME_BUDGET * 1000)}"
 
 # --- Auth -------------------------------------------------------------------------
 
