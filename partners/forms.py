@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
 from partners.models import E164_VALIDATOR, Channel, Invitation
-from partners.services import password_reset_send
+from partners.services import password_reset_request
 
 logger = logging.getLogger(__name__)
 
@@ -92,21 +92,11 @@ class ThrottledAdminAuthenticationForm(ThrottledLoginMixin, AdminAuthenticationF
 
 
 class OutboxPasswordResetForm(PasswordResetForm):
-    """Django's reset form, whose email goes through the outbox instead of SMTP inside
-    the request (``partners.services.password_reset_send``)."""
+    """Django's reset form; the email goes through the worker and the outbox instead of
+    SMTP inside the request (``partners.services.password_reset_request``)."""
 
-    def send_mail(
-        self,
-        subject_template_name: str,
-        email_template_name: str,
-        context: dict[str, Any],
-        from_email: str | None,
-        to_email: str,
-        html_email_template_name: str | None = None,
-    ) -> None:
-        password_reset_send(
-            user=context["user"], email=to_email, uid=context["uid"], token=context["token"]
-        )
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        password_reset_request(email=self.cleaned_data["email"])
 
 
 class InvitationAcceptForm(forms.Form):

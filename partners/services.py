@@ -10,6 +10,7 @@ an API key's name are refused when too long, never cut (``partners.rules``).
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -17,10 +18,14 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from notifications.formatting import format_moment
 from notifications.services import Recipient, notify
@@ -28,6 +33,8 @@ from partners.audit import audit
 from partners.domain import Actor, DomainError, InvalidTransition, NotPermitted, ValidationFailed
 from partners.models import ApiKey, Broker, Channel, Invitation, PortalAccount, Vendor
 from partners.rules import NAME_LENGTH, REFERENCE_LENGTH, check_text
+
+logger = logging.getLogger(__name__)
 
 Partner = Vendor | Broker
 
@@ -289,14 +296,51 @@ def invitation_accept(
     return user
 
 
+def password_reset_request(*, email: str) -> None:
+    """Someone asked for a password-reset link for ``email``: hand it to the worker.
+
+    The request does only this, the same for every address, so the page answers in
+    the same time whether or not the address has an account (looking it up and
+    rendering the message here took some 10 ms more for a known one). The worker runs
+    ``password_reset_email``.
+    """
+    from django_q.tasks import async_task
+
+    try:
+        async_task(
+            "partners.tasks.password_reset_email",
+            email,
+            task_name="password-reset",
+            group="accounts",
+            save=False,
+        )
+    except Exception:
+        # The page says the same either way; the person can ask again.
+        logger.exception("could not queue a password reset request")
+
+
+def password_reset_email(*, email: str) -> int:
+    """(Worker) Record a reset email for each active account of ``email`` that has a
+    password, as Django's reset form chooses them. Returns how many."""
+    sent = 0
+    for user in PasswordResetForm().get_users(email):
+        address = getattr(user, user.get_email_field_name())
+        password_reset_send(
+            user=user,
+            email=address,
+            uid=urlsafe_base64_encode(force_bytes(user.pk)),
+            token=default_token_generator.make_token(user),
+        )
+        sent += 1
+    return sent
+
+
 @transaction.atomic
 def password_reset_send(*, user: Any, email: str, uid: str, token: str) -> None:
     """Email ``user`` a link to choose a new password, through the outbox.
 
-    Called by the password-reset form for each account of the address asked for; the
-    request only records the row (the worker sends it), so the page answers in the
-    same time whether or not the address has an account. The link is a secret: it is
-    stored sealed and put into the message only when it is sent.
+    The link is a secret: it is stored sealed and put into the message only when the
+    worker sends it.
     """
     link = settings.SITE_URL + reverse("password_reset_confirm", args=[uid, token])
     notify(
