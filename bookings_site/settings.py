@@ -434,7 +434,21 @@ SPECTACULAR_SETTINGS = {
         "Offers, bookings, booking items, partners and notifications.\n\n"
         "Authenticate with `Authorization: Api-Key <key>` (`manage.py create_api_key`). "
         "POST and PATCH accept an `Idempotency-Key` header: the same key with the same "
-        "credentials within 24 hours replays the first response."
+        "credentials within 24 hours replays the first response.\n\n"
+        "**Events and webhooks.** `GET /api/v1/events/` is the caller's event feed, in "
+        "commit order, paged with an opaque cursor (`after`). `POST /api/v1/webhooks/` "
+        "registers an HTTPS endpoint; the answer shows its signing secret once. Each event "
+        "is POSTed as JSON with the headers `Webhook-Event-Id` (the event's id, the same on "
+        "retries and redeliveries), `Webhook-Event-Type`, `Webhook-Timestamp` and "
+        "`Webhook-Signature: sha256=<hex>`, the HMAC-SHA256 of `<timestamp>.<raw body>` "
+        "keyed with the secret. To verify, in Python:\n\n"
+        "```python\n"
+        "signed = headers['Webhook-Timestamp'].encode() + b'.' + body\n"
+        "expected = 'sha256=' + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()\n"
+        "ok = hmac.compare_digest(expected, headers['Webhook-Signature'])\n"
+        "```\n\n"
+        "and refuse a timestamp more than a few minutes old. Timeouts, 5xx and 429 are "
+        "retried with backoff; other 4xx are final."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
