@@ -81,8 +81,8 @@ def test_a_row_changed_during_the_walk_comes_round_again(superuser_client: Any) 
 def test_items_walk_scoped_to_the_vendor(
     vendor_client: Any, vendor: Any, other_vendor: Any
 ) -> None:
-    mine = [factories.BookingItemFactory(vendor=vendor) for _ in range(5)]
-    factories.BookingItemFactory(vendor=other_vendor)
+    mine = [factories.BookingItemFactory(vendor=vendor, vendor_status="pending") for _ in range(5)]
+    factories.BookingItemFactory(vendor=other_vendor, vendor_status="pending")
     _spread(BookingItem, mine)
     rows = walk(vendor_client, "/api/v1/booking-items/", page_size=2)
     expected = list(
