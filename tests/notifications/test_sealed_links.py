@@ -13,6 +13,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
 
+from events.models import Event
 from notifications import delivery
 from notifications.models import AuditEntry, DeliveryAttempt, Notification
 from notifications.sealed import HIDDEN_LINK
@@ -38,6 +39,7 @@ def everything_stored() -> str:
     rows = [stored_text(row) for row in Notification.objects.all()]
     rows += [json.dumps(entry.data) for entry in AuditEntry.objects.all()]
     rows += [str(a.__dict__) for a in DeliveryAttempt.objects.all()]
+    rows += [json.dumps(event.payload, default=str) for event in Event.objects.all()]
     return "\n".join(rows)
 
 
