@@ -97,6 +97,10 @@ class RequestLimitsMiddleware:
         return HttpResponse(detail, status=status, content_type="text/plain; charset=utf-8")
 
 
+# PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout.
+QUERY_CANCELED = "57014"
+
+
 class RequestBudgetExceeded(Exception):
     """The request spent its ``REQUEST_TIME_BUDGET``; it is stopped at this query."""
 
@@ -127,9 +131,6 @@ class BudgetGuard:
                     "A database statement ran past its time budget."
                 ) from exc
             raise
-
-
-QUERY_CANCELED = "57014"
 
 
 class RequestBudgetMiddleware:
