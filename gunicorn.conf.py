@@ -55,9 +55,13 @@ preload_app = os.environ.get("WEB_PRELOAD", "true").lower() in ("1", "true", "ye
 max_requests = int(os.environ.get("WEB_MAX_REQUESTS", "5000"))
 max_requests_jitter = int(os.environ.get("WEB_MAX_REQUESTS_JITTER", str(max_requests // 10)))
 
-# A request that takes longer than this is killed: nothing here should, since every
-# slow thing (email, WhatsApp) happens in the worker.
+# A worker whose main loop stops answering for this long is killed and replaced. On
+# gthread this does not bound one request (the main loop keeps running while a thread
+# is busy), so each request has a time budget of its own, which the settings read:
+# PostgreSQL cancels a statement running past it, and a request past it is stopped at
+# its next query with a 503 (bookings_site/middleware.py, RequestBudgetMiddleware).
 timeout = int(os.environ.get("WEB_TIMEOUT", "30"))
+os.environ.setdefault("REQUEST_TIME_BUDGET", "20")
 # On SIGTERM, finish in-flight requests for this long before exiting.
 graceful_timeout = int(os.environ.get("WEB_GRACEFUL_TIMEOUT", "25"))
 keepalive = int(os.environ.get("WEB_KEEPALIVE", "5"))

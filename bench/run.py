@@ -17,7 +17,8 @@ behind a proxy simulated by ``X-Forwarded-Proto``), on loopback only:
    writes) with the django-q2 worker running: resident memory of each gunicorn
    worker after warm-up and at the end, database connections by application_name
    before / during / after;
-5. notification pipeline: ``python -m bench.pipeline`` (the outbox's own bench);
+5. notification pipeline: ``python -m bench.pipeline`` (the outbox's own bench), and
+   webhook delivery: ``python -m bench.webhooks`` (commit -> signed POST received);
 6. clean stop: every process started here exits on SIGTERM and none is left behind.
 
 No response caching anywhere in the measured paths. The numbers swing 30-50 % from
@@ -945,6 +946,59 @@ class Bench:
             # A queue name of its own: nothing else's tasks, nothing left for others.
             self._pipeline("redis", {"REDIS_URL": redis_url, "Q_NAME": f"bench{self.run_id}"})
 
+    def webhooks(self) -> None:
+        """``python -m bench.webhooks``: a booking change committed -> a signed POST
+        received by a loopback receiver, through bin/worker (ORM broker)."""
+        p = self.profile
+        argv = [PYTHON, "-m", "bench.webhooks", "--count", str(max(2, p.pipeline_count // 2))]
+        argv += ["--rate", f"{p.pipeline_rate:g}"]
+        if self.q_workers:
+            argv += ["--q-workers", str(self.q_workers)]
+        if p is QUICK:
+            argv.append("--quick")
+        done = subprocess.run(  # noqa: S603
+            argv,
+            cwd=ROOT,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        data = _last_json(done.stdout)
+        if data is None or "burst" not in data:
+            raise RuntimeError(
+                f"bench.webhooks failed ({done.returncode}):\n{done.stdout[-1500:]}"
+                f"{done.stderr[-3000:]}"
+            )
+        self.results["details"]["webhooks"] = data
+        burst, paced = data["burst"], data["paced"]
+        setup = f"{data['broker'].upper()} broker, Q_WORKERS={data['q_workers']}"
+        rate = burst["per_second"]
+        self.figure(
+            f"Webhooks delivered per second (burst of {burst['count']:,}; {setup})",
+            rate,
+            "reported",
+            rate is not None,
+            "/s",
+        )
+        at = f"{paced['count']:,} at {paced['rate_per_second']:g}/s; {setup}"
+        self.figure(f"Webhook commit->received p50 ({at})", paced["p50_ms"], "reported", True, "ms")
+        self.figure(
+            f"Webhook commit->received p95 ({at})",
+            paced["p95_ms"],
+            "< 1 s",
+            paced["p95_ms"] < 1000,
+            "ms",
+        )
+        once = data["exactly_once"]
+        self.figure(
+            "Webhooks received exactly once, signatures valid",
+            f"{once['received']:,} / {once['expected']:,}",
+            "each once",
+            once["ok"] and data["worker_stop"]["clean"],
+        )
+
     def _pipeline(self, broker: str, extra_env: dict[str, str]) -> None:
         p = self.profile
         argv = [PYTHON, "-m", "bench.pipeline", "--count", str(p.pipeline_count)]
@@ -1099,6 +1153,8 @@ class Bench:
             self.prepare()
         with self.step("pipeline"):
             self.pipeline()
+        with self.step("webhooks"):
+            self.webhooks()
         details["vacuum_analyze_seconds"] = vacuum_analyze(self.db_url)
         monitor = ConnectionMonitor(self.db_url)
         try:

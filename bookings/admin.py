@@ -33,7 +33,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from bookings import services
-from bookings.admin_forms import AssignVendorForm, ConfirmForm
+from bookings.admin_forms import AssignVendorForm, ConfirmForm, ServiceModelForm
 from bookings.models import MONEY, ZERO, Booking, BookingItem
 from bookings.selectors import booking_totals
 from core.admin_kit import (
@@ -296,6 +296,7 @@ ITEM_TRANSITIONS = (
 
 class BookingItemInline(admin.TabularInline):
     model = BookingItem
+    form = ServiceModelForm
     fields = (
         *ITEM_FORM_FIELDS,
         "line_total",
@@ -406,6 +407,7 @@ def _booking_in(*statuses: str) -> Any:
 
 @admin.register(Booking)
 class BookingAdmin(LargeTableAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
+    form = ServiceModelForm
     stay_after_add = True
     transitions = (
         Transition(
@@ -675,6 +677,7 @@ def save_item_rows(request: HttpRequest, formset: Any) -> None:
 
 @admin.register(BookingItem)
 class BookingItemAdmin(LargeTableAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
+    form = ServiceModelForm
     transitions = ITEM_TRANSITIONS
     list_display = (
         "description",

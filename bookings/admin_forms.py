@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.forms.models import construct_instance
 
 from core.admin_kit import TransitionForm
 from partners.models import ServiceType, Vendor
@@ -55,6 +57,24 @@ class AssignVendorForm(TransitionForm):
 
 class ConfirmForm(TransitionForm):
     vendor_reference = forms.CharField(
-        max_length=100,
         help_text="The vendor's own confirmation number, as they gave it.",
     )
+
+
+class ServiceModelForm(forms.ModelForm):
+    """An admin form that parses types only and leaves every rule to the service.
+
+    Django's model form would validate the model (its validators and database
+    constraints) before ``save_model`` calls the service, and answer in other words
+    than the portal and the API do ("Constraint ... is violated."). Here the form
+    builds the instance and stops; the service checks it, and its refusal comes back
+    beside the field it names (see ``partners.admin_forms``).
+    """
+
+    def _post_clean(self) -> None:
+        try:
+            self.instance = construct_instance(
+                self, self.instance, self._meta.fields, self._meta.exclude
+            )
+        except ValidationError as exc:
+            self._update_errors(exc)

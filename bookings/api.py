@@ -48,7 +48,7 @@ from bookings.serializers import (
     render_booking,
     render_item,
 )
-from core.api.pagination import ApiPagination
+from core.api.pagination import ApiPagination, SyncPagination
 from core.api.schema import error_responses as _errors
 from core.api.viewsets import ApiViewSet, detail_url
 from core.domain import Actor
@@ -75,7 +75,7 @@ class InlineCountPaginator(DjangoPaginator):
         return self._get_page(rows, number, self)
 
 
-class InlineCountPagination(ApiPagination):
+class InlineCountPagination(SyncPagination):
     django_paginator_class = InlineCountPaginator
 
 
@@ -179,6 +179,8 @@ class BookingViewSet(CallerMixin, ApiViewSet):
         PostgreSQL each booking comes rendered whole from it (SQLite: plain rows, and one
         more query for the items)."""
         kind = self.kind
+        if self.paginator.cursor_mode(request):  # type: ignore[union-attr]
+            return self._list_by_cursor(request, kind)
         queryset = with_total_count(self.filter_queryset(self.get_queryset()))
         if connection.vendor == "postgresql" and kind in BOOKING_FIELDS:
             documents = queryset.annotate(document=pg_booking_document(kind))
@@ -191,6 +193,24 @@ class BookingViewSet(CallerMixin, ApiViewSet):
         )
         results = [render_booking(row, items[row["id"]], kind=kind) for row in page]
         return self.get_paginated_response(results)
+
+    def _list_by_cursor(self, request: Request, kind: str) -> Response:
+        """``?cursor=``: the same objects a page at a time by (updated_at, id), no count."""
+        paginator: SyncPagination = self.paginator  # type: ignore[assignment]
+        queryset = self.filter_queryset(self.get_queryset())
+        if connection.vendor == "postgresql" and kind in BOOKING_FIELDS:
+            documents = queryset.annotate(document=pg_booking_document(kind))
+            rows = paginator.paginate_by_cursor(
+                documents.values("id", "updated_at", "document"), request
+            )
+            return paginator.get_cursor_response([orjson.Fragment(r["document"]) for r in rows])
+        rows = paginator.paginate_by_cursor(queryset.values(*BOOKING_COLUMNS), request)
+        items = selectors.booking_items_rows(
+            booking_ids=[row["id"] for row in rows], fields=ITEM_COLUMNS
+        )
+        return paginator.get_cursor_response(
+            [render_booking(row, items[row["id"]], kind=kind) for row in rows]
+        )
 
     def retrieve(self, request: Request, reference: str) -> Response:
         booking = self._booking()
@@ -293,6 +313,7 @@ class BookingViewSet(CallerMixin, ApiViewSet):
     ),
 )
 class BookingItemViewSet(CallerMixin, ApiViewSet):
+    pagination_class = SyncPagination
     lookup_value_regex = "[0-9]{1,18}"
     permission_model = BookingItem
     filterset_class = BookingItemFilter
@@ -328,11 +349,18 @@ class BookingItemViewSet(CallerMixin, ApiViewSet):
     def list(self, request: Request) -> Response:
         kind = self.kind
         queryset = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(queryset.values(*ITEM_COLUMNS, "booking__reference"))
-        page = page or []  # the pagination class always pages; this only satisfies typing
+        rows = queryset.values(*ITEM_COLUMNS, "booking__reference")
+        paginator: SyncPagination = self.paginator  # type: ignore[assignment]
+        cursor_mode = paginator.cursor_mode(request)
+        if cursor_mode:
+            page = paginator.paginate_by_cursor(rows, request)
+        else:
+            page = self.paginate_queryset(rows) or []
         results = [
             render_item(row, booking_reference=row["booking__reference"], kind=kind) for row in page
         ]
+        if cursor_mode:
+            return paginator.get_cursor_response(results)
         return self.get_paginated_response(results)
 
     def retrieve(self, request: Request, pk: str) -> Response:

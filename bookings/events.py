@@ -48,6 +48,15 @@ ITEM_ACTIONS = {
 VENDOR_BOOKING_FIELDS = ("reference", "status", "currency", "items")
 
 
+def _asked(item: Mapping[str, Any]) -> bool:
+    """A vendor sees an item once it is asked: one only chosen on a draft is not told yet
+    (``selectors.items_for_vendor``)."""
+    return (
+        item["vendor_id"] is not None
+        and item["vendor_status"] != BookingItem.VendorStatus.UNASSIGNED
+    )
+
+
 def describe_booking(booking: Booking, data: Mapping[str, Any]) -> registry.Described:
     row = {column: getattr(booking, column) for column in BOOKING_COLUMNS}
     items = selectors.booking_items_rows(booking_ids=[booking.pk], fields=ITEM_COLUMNS)[booking.pk]
@@ -56,7 +65,7 @@ def describe_booking(booking: Booking, data: Mapping[str, Any]) -> registry.Desc
         reference=booking.reference,
         payload=render_booking(row, items, kind=STAFF_VIEW),
         broker_id=booking.broker_id,
-        vendor_ids={item["vendor_id"] for item in items if item["vendor_id"] is not None},
+        vendor_ids={item["vendor_id"] for item in items if _asked(item)},
     )
 
 
@@ -74,7 +83,7 @@ def project_booking(
         out["items"] = [
             registry.pick(item, ITEM_FIELDS[VENDOR])
             for item in items
-            if item.get("vendor") == party_id
+            if item.get("vendor") == party_id and item.get("vendor_status") != "unassigned"
         ]
         return out
     return None
@@ -88,7 +97,7 @@ def describe_item(item: BookingItem, data: Mapping[str, Any]) -> registry.Descri
         reference=booking.reference,
         payload=render_item(row, booking_reference=booking.reference, kind=STAFF_VIEW),
         broker_id=booking.broker_id,
-        vendor_ids={item.vendor_id} if item.vendor_id is not None else (),
+        vendor_ids={item.vendor_id} if _asked(row) else (),
     )
 
 
@@ -97,7 +106,11 @@ def project_item(
 ) -> dict[str, Any] | None:
     if audience == registry.BROKER:
         return registry.pick(payload, ITEM_FIELDS[BROKER])
-    if audience == registry.VENDOR and payload.get("vendor") == party_id:
+    if (
+        audience == registry.VENDOR
+        and payload.get("vendor") == party_id
+        and payload.get("vendor_status") != "unassigned"
+    ):
         return registry.pick(payload, ITEM_FIELDS[VENDOR])
     return None
 

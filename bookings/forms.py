@@ -1,4 +1,11 @@
-"""Forms of the portal's booking pages: a vendor's answers and a broker's requests."""
+"""Forms of the portal's booking pages: a vendor's answers and a broker's requests.
+
+They parse types and shapes only (a date is a date, a number a number). Whether a
+value is allowed (not in the past, not too long, not a price from a broker) is
+``bookings.services``' to say; its refusal comes back as a form error. No
+``max_length`` here either: a browser cuts a pasted text to it without a word, where
+the service refuses it and says so.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +13,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from django import forms
-from django.utils import timezone
 
+from bookings.rules import MAX_ITEMS_PER_BOOKING
 from core.domain import CURRENCY_CHOICES
 from core.phones import PhoneFormField
 from partners.models import ServiceType
@@ -20,7 +27,6 @@ class ActionForm(forms.Form):
 class DeclineForm(forms.Form):
     reason = forms.CharField(
         label="Why can you not provide it?",
-        max_length=2000,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="We read this to find another supplier: e.g. fully booked on these dates.",
     )
@@ -29,7 +35,6 @@ class DeclineForm(forms.Form):
 class ConfirmForm(forms.Form):
     vendor_reference = forms.CharField(
         label="Your confirmation reference",
-        max_length=100,
         help_text="The number or code in your own system for this booking.",
     )
 
@@ -37,7 +42,6 @@ class ConfirmForm(forms.Form):
 class CancelForm(forms.Form):
     reason = forms.CharField(
         label="Why are you cancelling?",
-        max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
@@ -45,14 +49,13 @@ class CancelForm(forms.Form):
 class BookingRequestForm(forms.Form):
     """The lead customer and the booking's terms."""
 
-    customer_name = forms.CharField(label="Lead customer name", max_length=200)
+    customer_name = forms.CharField(label="Lead customer name")
     customer_email = forms.EmailField(label="Customer email", required=False)
     customer_phone = PhoneFormField(label="Customer phone")
     currency = forms.ChoiceField(label="Currency", choices=CURRENCY_CHOICES, initial="EUR")
     notes = forms.CharField(
         label="Notes for us",
         required=False,
-        max_length=5000,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Group size, special needs, anything we should know.",
     )
@@ -65,9 +68,7 @@ class RequestItemForm(forms.Form):
     """One service the broker asks for. Prices and suppliers are ours to fill in."""
 
     service_type = forms.ChoiceField(label="Service", choices=ServiceType.choices)
-    description = forms.CharField(
-        label="What is needed", max_length=300, help_text="e.g. 2 double rooms, sea view"
-    )
+    description = forms.CharField(label="What is needed", help_text="e.g. 2 double rooms, sea view")
     start = forms.DateTimeField(
         label="Starts",
         widget=forms.DateTimeInput(attrs=DATETIME_WIDGET, format="%Y-%m-%dT%H:%M"),
@@ -76,16 +77,7 @@ class RequestItemForm(forms.Form):
         label="Ends",
         widget=forms.DateTimeInput(attrs=DATETIME_WIDGET, format="%Y-%m-%dT%H:%M"),
     )
-    quantity = forms.IntegerField(label="Quantity", min_value=1, max_value=10_000, initial=1)
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        start, end = cleaned.get("start"), cleaned.get("end")
-        if start and start < timezone.now():
-            self.add_error("start", "The start is in the past.")
-        if start and end and end < start:
-            self.add_error("end", "The end is before the start.")
-        return cleaned
+    quantity = forms.IntegerField(label="Quantity", initial=1)
 
 
 class BaseRequestItemFormSet(forms.BaseFormSet):
@@ -116,7 +108,7 @@ RequestItemFormSet = forms.formset_factory(
     extra=0,
     min_num=1,
     validate_min=True,
-    max_num=30,
+    max_num=MAX_ITEMS_PER_BOOKING,
     validate_max=True,
     can_delete=True,
 )

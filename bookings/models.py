@@ -156,6 +156,12 @@ class BookingItem(models.Model):
     quantity = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
     unit_price = models.DecimalField(**MONEY, validators=[MinValueValidator(0)])
     unit_cost = models.DecimalField(**MONEY, validators=[MinValueValidator(0)])
+    zero_price_reason = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Why the item is sold at a zero price (complimentary, included...). An "
+        "item at zero needs one before the booking can be approved.",
+    )
     vendor = models.ForeignKey(
         Vendor, null=True, blank=True, on_delete=models.PROTECT, related_name="items"
     )
@@ -180,9 +186,15 @@ class BookingItem(models.Model):
         ordering = ["start", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(end__gte=F("start")), name="item_end_not_before_start"
+                condition=Q(end__gte=F("start")),
+                name="item_end_not_before_start",
+                violation_error_message="The end is before the start.",
             ),
-            models.CheckConstraint(condition=Q(quantity__gte=1), name="item_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1) & Q(quantity__lte=10_000),
+                name="item_quantity_range",
+                violation_error_message="The quantity must be between 1 and 10000.",
+            ),
             models.CheckConstraint(
                 condition=Q(unit_price__gte=0), name="item_unit_price_not_negative"
             ),
@@ -205,6 +217,11 @@ class BookingItem(models.Model):
     @property
     def total_price(self) -> Decimal:
         return self.quantity * self.unit_price
+
+    @property
+    def is_priced(self) -> bool:
+        """Sold at a price, or at zero for a stated reason (see ``booking_approve``)."""
+        return self.unit_price > 0 or bool(self.zero_price_reason.strip())
 
     @property
     def total_cost(self) -> Decimal:

@@ -63,8 +63,14 @@ def booking_get_for_broker(*, broker: Broker, reference: str) -> Booking:
 
 
 def items_for_vendor(*, vendor: Vendor) -> QuerySet[BookingItem]:
-    """Items currently with ``vendor`` (asked, accepted, confirmed, or declined by it)."""
-    return BookingItem.objects.filter(vendor=vendor).select_related("booking")
+    """Items currently with ``vendor`` (asked, accepted, confirmed, or declined by it).
+
+    Not an item the vendor was only chosen for on a draft: it is not asked yet."""
+    return (
+        BookingItem.objects.filter(vendor=vendor)
+        .exclude(vendor_status=BookingItem.VendorStatus.UNASSIGNED)
+        .select_related("booking")
+    )
 
 
 def item_get_for_vendor(*, vendor: Vendor, pk: int | str) -> BookingItem:

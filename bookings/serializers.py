@@ -23,6 +23,7 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from bookings.models import ZERO, Booking, BookingItem
+from bookings.rules import MAX_ITEMS_PER_BOOKING
 from bookings.selectors import booking_totals, commission_for
 from bookings.services import ITEM_FIELDS as ITEM_EDITABLE_FIELDS
 from core.api.fields import PhoneNumbersMixin
@@ -446,13 +447,17 @@ def pg_booking_document(kind: str) -> RawSQL:
 
 
 # --- input -------------------------------------------------------------------------
+#
+# Input serializers parse types and shapes only; every rule on the values (dates,
+# bounds, lengths, who may set prices) is ``bookings.services``' and comes back as a
+# 400 with the field it names.
 
-
-def check_dates(attrs: dict[str, Any], instance: Any = None) -> None:
-    start = attrs.get("start", getattr(instance, "start", None))
-    end = attrs.get("end", getattr(instance, "end", None))
-    if start is not None and end is not None and end < start:
-        raise serializers.ValidationError({"end": ["The end cannot be before the start."]})
+# Model validators would answer before the service, in other words than the portal's
+# and the admin's: the service checks these values.
+SERVICE_CHECKED = {
+    name: {"validators": [], "min_value": None, "max_value": None}
+    for name in ("quantity", "unit_price", "unit_cost")
+}
 
 
 class PartnerScopedFields:
@@ -474,8 +479,9 @@ class PartnerScopedFields:
 
 
 class ItemInputSerializer(PartnerScopedFields, ApiModelSerializer):
-    """An item to add. Staff give price and cost (and may assign a ``vendor`` at once);
-    a broker requests a service: cost and vendor are ours to fill in."""
+    """An item to add. Staff may price it (and assign a ``vendor`` at once); a broker
+    requests a service: price, cost and vendor are ours to fill in, and sending them
+    is refused."""
 
     vendor = serializers.PrimaryKeyRelatedField(
         queryset=Vendor.objects.all(), required=False, allow_null=True
@@ -484,18 +490,11 @@ class ItemInputSerializer(PartnerScopedFields, ApiModelSerializer):
     class Meta:
         model = BookingItem
         fields = (*ITEM_EDITABLE_FIELDS, "vendor")
-        extra_kwargs = {"unit_price": {"required": False}, "unit_cost": {"required": False}}
+        extra_kwargs = {
+            name: {**kwargs, "required": False} for name, kwargs in SERVICE_CHECKED.items()
+        }
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        check_dates(attrs, self.instance)
-        if self.context.get("kind") == STAFF and self.instance is None:
-            missing = {
-                name: ["This field is required."]
-                for name in ("unit_price", "unit_cost")
-                if name not in attrs
-            }
-            if missing:
-                raise serializers.ValidationError(missing)
         if attrs.get("vendor", "") is None:
             attrs.pop("vendor")
         return attrs
@@ -507,10 +506,7 @@ class ItemUpdateSerializer(ApiModelSerializer):
     class Meta:
         model = BookingItem
         fields = ITEM_EDITABLE_FIELDS
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        check_dates(attrs, self.instance)
-        return attrs
+        extra_kwargs = SERVICE_CHECKED
 
 
 class BookingInputSerializer(PartnerScopedFields, ApiModelSerializer):
@@ -519,7 +515,15 @@ class BookingInputSerializer(PartnerScopedFields, ApiModelSerializer):
     broker = serializers.PrimaryKeyRelatedField(
         queryset=Broker.objects.all(), required=False, allow_null=True
     )
-    items = ItemInputSerializer(many=True, required=False)
+    items = ItemInputSerializer(
+        many=True,
+        required=False,
+        max_length=MAX_ITEMS_PER_BOOKING,
+        error_messages={
+            "max_length": f"A booking holds at most {MAX_ITEMS_PER_BOOKING} items; "
+            "send more in separate requests to its items endpoint."
+        },
+    )
 
     class Meta:
         model = Booking
@@ -552,7 +556,7 @@ class BookingUpdateSerializer(PartnerScopedFields, ApiModelSerializer):
 
 
 class ReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000, allow_blank=False, trim_whitespace=True)
+    reason = serializers.CharField(allow_blank=True, trim_whitespace=True)
 
 
 class AssignVendorSerializer(serializers.Serializer):
@@ -560,4 +564,4 @@ class AssignVendorSerializer(serializers.Serializer):
 
 
 class ConfirmSerializer(serializers.Serializer):
-    vendor_reference = serializers.CharField(max_length=100, trim_whitespace=True)
+    vendor_reference = serializers.CharField(allow_blank=True, trim_whitespace=True)

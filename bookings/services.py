@@ -8,6 +8,24 @@ Booking:  draft -> pending_approval -> approved -> confirmed -> completed,
           and any of the first four -> cancelled.
 Item:     unassigned -> pending -> accepted -> confirmed; pending -> declined;
           declined (or pending / accepted) -> pending with another vendor.
+
+The rules every door's input meets here (and nowhere else):
+
+* An item's dates, quantity, prices and description: see ``bookings.rules``
+  (no service may start in the past, the end not before the start, 1 to 10000 of
+  it, prices from 0 to 1,000,000 in cents, at most ``MAX_ITEMS_PER_BOOKING`` items).
+* Names and contact details are single lines (no CR, LF, NUL or other control
+  character); notes are at most 5000 characters, reasons 2000, a vendor's reference
+  100: longer text is refused, never cut (``partners.rules``).
+* Prices are staff's: a broker's request carries no ``unit_price`` or ``unit_cost``
+  (refused with a field error, never silently dropped); its items are unpriced until
+  staff price them.
+* A booking is approved only when every live item is priced: a unit price above
+  zero, or zero with a ``zero_price_reason``.
+* Vendors are asked only once the booking is submitted: choosing a vendor for an
+  item of a draft records it silently, and ``booking_submit`` asks every chosen
+  vendor. An item change tells its vendor again only when something the vendor
+  delivers changed (``ITEM_SERVICE_FIELDS``), once per change.
 """
 
 from __future__ import annotations
@@ -20,10 +38,18 @@ from django.utils import timezone
 
 from bookings import notify as tell
 from bookings.models import Booking, BookingItem, new_reference
+from bookings.rules import check_line_count, check_service_line
 from core.audit import audit
 from core.changes import apply_changes, audit_changes, save_changes
-from core.domain import Actor, InvalidTransition, NotPermitted, ValidationFailed
+from core.domain import Actor, DomainError, InvalidTransition, NotPermitted, ValidationFailed
 from partners.models import Broker, Vendor
+from partners.rules import (
+    NAME_LENGTH,
+    NOTES_LENGTH,
+    REASON_LENGTH,
+    REFERENCE_LENGTH,
+    check_text,
+)
 
 S = Booking.Status
 V = BookingItem.VendorStatus
@@ -38,7 +64,18 @@ BOOKING_FIELDS = {
 }
 DRAFT_ONLY_FIELDS = {"broker", "currency"}
 # An item's editable fields, in the order forms and the API show them.
-ITEM_FIELDS = ("service_type", "description", "start", "end", "quantity", "unit_price", "unit_cost")
+ITEM_FIELDS = (
+    "service_type",
+    "description",
+    "start",
+    "end",
+    "quantity",
+    "unit_price",
+    "unit_cost",
+    "zero_price_reason",
+)
+# What a broker may never set: pricing is staff's.
+PRICE_FIELDS = ("unit_price", "unit_cost", "zero_price_reason")
 # Changing any of these on an item a vendor was told about asks the vendor again.
 ITEM_SERVICE_FIELDS = {"service_type", "description", "start", "end", "quantity", "unit_cost"}
 EDITABLE_STATUSES = (S.DRAFT, S.PENDING_APPROVAL, S.APPROVED)
@@ -113,6 +150,38 @@ def _check_keys(fields: Mapping[str, Any], allowed: Collection[str]) -> None:
         raise ValidationFailed(f"Unknown fields: {', '.join(sorted(unknown))}.")
 
 
+def _check_booking_text(fields: Mapping[str, Any]) -> None:
+    if "customer_name" in fields:
+        check_text(
+            fields["customer_name"],
+            field="customer_name",
+            label="The lead customer's name",
+            max_length=NAME_LENGTH,
+            required=True,
+        )
+    for name, label in (("customer_email", "The email"), ("customer_phone", "The phone")):
+        if name in fields:
+            check_text(fields[name], field=name, label=label, max_length=NAME_LENGTH)
+    if "notes" in fields:
+        check_text(
+            fields["notes"],
+            field="notes",
+            label="The notes",
+            max_length=NOTES_LENGTH,
+            single_line=False,
+        )
+
+
+def _check_reason(reason: str, *, field: str = "reason") -> str:
+    return check_text(
+        reason,
+        field=field,
+        label="The reason",
+        max_length=REASON_LENGTH,
+        single_line=False,
+    ).strip()
+
+
 def _source_for(actor: Actor) -> str:
     if actor.via == "portal":
         return Booking.Source.PORTAL
@@ -141,8 +210,19 @@ def booking_create(
     """Create a draft booking, with its items if given. Nobody is told yet.
 
     A broker creates bookings only for itself. ``reference`` keeps an existing
-    reference (imports, demo data); by default a new one is drawn.
+    reference (imports, demo data); by default a new one is drawn. At most
+    ``MAX_ITEMS_PER_BOOKING`` items.
     """
+    items = list(items)
+    check_line_count(len(items))
+    _check_booking_text(
+        {
+            "customer_name": customer_name,
+            "customer_email": customer_email,
+            "customer_phone": customer_phone,
+            "notes": notes,
+        }
+    )
     if actor.vendor is not None:
         raise NotPermitted("Vendors cannot create bookings.")
     if actor.broker is not None:
@@ -166,8 +246,15 @@ def booking_create(
     booking.full_clean()
     booking.save()
     audit(booking, "created", actor, to_status=booking.status, source=booking.source)
-    for data in items:
-        _item_create(booking=booking, actor=actor, data=data)
+    for row, data in enumerate(items):
+        try:
+            _item_create(booking=booking, actor=actor, data=data)
+        except DomainError as exc:
+            # Say which item, and let a door put it beside that row.
+            exc.message = f"Item {row + 1}: {exc.message}"
+            exc.args = (exc.message,)
+            exc.row = row  # type: ignore[attr-defined]
+            raise
     return booking
 
 
@@ -180,6 +267,7 @@ def booking_update(*, booking: Booking, actor: Actor, **fields: Any) -> Booking:
     _require_status(booking, OPEN_STATUSES, "change the booking")
     if actor.broker is not None and "broker" in fields and fields["broker"] != actor.broker:
         raise NotPermitted("You cannot move a booking to another broker.")
+    _check_booking_text(fields)
     if booking.status != S.DRAFT and any(
         getattr(booking, name) != fields[name] for name in DRAFT_ONLY_FIELDS.intersection(fields)
     ):
@@ -200,7 +288,8 @@ def booking_update(*, booking: Booking, actor: Actor, **fields: Any) -> Booking:
 
 @transaction.atomic
 def booking_submit(*, booking: Booking, actor: Actor) -> Booking:
-    """draft -> pending_approval. Approvers are told."""
+    """draft -> pending_approval. Approvers are told, and each vendor chosen for an item
+    while it was a draft is asked now."""
     booking = _lock_booking(booking)
     _require_booking_access(booking, actor, "bookings.change_booking", "submit this booking")
     _require_status(booking, [S.DRAFT], "submit for approval")
@@ -211,6 +300,11 @@ def booking_submit(*, booking: Booking, actor: Actor) -> Booking:
     booking.save(update_fields=["status", "submitted_at", "updated_at"])
     entry = audit(booking, "submitted", actor, from_status=S.DRAFT, to_status=booking.status)
     tell.notify_approvers("booking_submitted", booking, entry)
+    # Vendors chosen while it was a draft are asked now, once each.
+    chosen = booking.items.live().filter(vendor__isnull=False, vendor_status=V.UNASSIGNED)
+    for item in chosen.select_related("vendor").order_by("start", "id"):
+        item.booking = booking
+        _ask_vendor(booking=booking, item=item, vendor=item.vendor, actor=actor)
     return booking
 
 
@@ -218,13 +312,25 @@ def booking_submit(*, booking: Booking, actor: Actor) -> Booking:
 def booking_approve(*, booking: Booking, actor: Actor) -> Booking:
     """pending_approval -> approved (and on to confirmed if every item already is).
 
-    The broker or customer and every vendor told about an item are told.
+    Every live item must be priced (above zero, or zero with a ``zero_price_reason``):
+    the broker or customer is told the total. The broker or customer and every vendor
+    told about an item are told.
     """
     booking = _lock_booking(booking)
     if actor.is_partner:
         raise NotPermitted("Only staff can approve bookings.")
     actor.require_perm("bookings.approve_booking", "approve bookings")
     _require_status(booking, [S.PENDING_APPROVAL], "approve")
+    unpriced = [item for item in booking.items.live().order_by("start", "id") if not item.is_priced]
+    if unpriced:
+        names = ", ".join(item.description for item in unpriced[:5])
+        more = f" and {len(unpriced) - 5} more" if len(unpriced) > 5 else ""
+        raise InvalidTransition(
+            f"Price every item before approving: {names}{more} "
+            f"{'has' if len(unpriced) == 1 else 'have'} no price. An item given for free "
+            "needs a price of zero and a reason.",
+            code="unpriced_items",
+        )
     booking.status = S.APPROVED
     booking.approved_at = timezone.now()
     booking.approved_by = actor.audit_user
@@ -249,7 +355,7 @@ def booking_cancel(*, booking: Booking, actor: Actor, reason: str) -> Booking:
     if actor.broker is not None and booking.status not in (S.DRAFT, S.PENDING_APPROVAL):
         raise NotPermitted("This booking is approved; ask us to cancel it.")
     _require_status(booking, OPEN_STATUSES, "cancel")
-    reason = (reason or "").strip()
+    reason = _check_reason(reason)
     if not reason:
         raise ValidationFailed("Give a reason for the cancellation.", field="reason")
     previous = booking.status
@@ -300,16 +406,29 @@ def _confirm_if_ready(booking: Booking, actor: Actor) -> None:
 # --- items ------------------------------------------------------------------------
 
 
+def _refuse_broker_prices(actor: Actor, fields: Collection[str]) -> None:
+    """Brokers request services; what they cost and sell for is staff's to fill in."""
+    if actor.broker is None:
+        return
+    for name in PRICE_FIELDS:
+        if name in fields:
+            raise ValidationFailed(
+                "Prices are ours to fill in: leave them out, we price your request.",
+                field=name,
+            )
+
+
 def _item_create(*, booking: Booking, actor: Actor, data: Mapping[str, Any]) -> BookingItem:
     data = dict(data)
     vendor = data.pop("vendor", None)
     _check_keys(data, ITEM_FIELDS)
-    if actor.broker is not None:
-        if vendor is not None:
-            raise NotPermitted("Brokers cannot choose vendors.")
-        # Brokers request services; what they cost us is staff's to fill in.
-        data["unit_cost"] = 0
-        data.setdefault("unit_price", 0)
+    _refuse_broker_prices(actor, data)
+    if actor.broker is not None and vendor is not None:
+        raise NotPermitted("Brokers cannot choose vendors.")
+    data.setdefault("unit_price", 0)
+    data.setdefault("unit_cost", 0)
+    check_service_line(data, changed=data.keys(), actor=actor)
+    check_line_count(BookingItem.objects.filter(booking=booking).count() + 1)
     item = BookingItem(booking=booking, **data)
     item.full_clean(exclude=["booking"])
     item.save()
@@ -333,21 +452,24 @@ def item_add(*, booking: Booking, actor: Actor, **fields: Any) -> BookingItem:
 def item_update(*, item: BookingItem, actor: Actor, **fields: Any) -> BookingItem:
     """Change an item before it is confirmed.
 
-    If the vendor was already asked and what it must deliver changes, the item goes
-    back to pending and the vendor is asked again.
+    If the vendor was already asked and what it must deliver changes
+    (``ITEM_SERVICE_FIELDS``), the item goes back to pending and the vendor is asked
+    again: once for this change. A change of price only, or of nothing at all, tells
+    nobody; a vendor chosen on a draft hears nothing until the booking is submitted.
     """
     _check_keys(fields, ITEM_FIELDS)
     booking, item = _lock_item(item)
     _require_booking_access(booking, actor, "bookings.change_bookingitem", "change this item")
-    if actor.broker is not None:
-        if booking.status != S.DRAFT:
-            raise InvalidTransition("Items can be changed only while the booking is a draft.")
-        fields.pop("unit_cost", None)
+    _refuse_broker_prices(actor, fields)
+    if actor.broker is not None and booking.status != S.DRAFT:
+        raise InvalidTransition("Items can be changed only while the booking is a draft.")
     _require_status(booking, EDITABLE_STATUSES, "change the item")
     _require_item_status(item, [V.UNASSIGNED, V.PENDING, V.ACCEPTED, V.DECLINED], "change the item")
     changed = apply_changes(item, fields)
     if not changed:
         return item
+    values = {name: getattr(item, name) for name in ITEM_FIELDS}
+    check_service_line(values, changed=changed.keys(), actor=actor)
     also = []
     ask_again = item.vendor_status in (V.PENDING, V.ACCEPTED) and bool(
         set(changed) & ITEM_SERVICE_FIELDS
@@ -396,6 +518,7 @@ def item_cancel(*, item: BookingItem, actor: Actor, reason: str = "") -> Booking
     _require_status(booking, OPEN_STATUSES, "cancel an item")
     if not item.is_live:
         raise InvalidTransition("The item is already cancelled.")
+    reason = _check_reason(reason)
     item.cancelled_at = timezone.now()
     item.save(update_fields=["cancelled_at", "updated_at"])
     entry = audit(
@@ -412,9 +535,47 @@ def item_cancel(*, item: BookingItem, actor: Actor, reason: str = "") -> Booking
     return item
 
 
+def _choose(*, item: BookingItem, vendor: Vendor, actor: Actor) -> BookingItem:
+    """On a draft: record the vendor, tell nobody (``booking_submit`` asks it)."""
+    if item.vendor_id == vendor.pk:
+        return item
+    item.vendor = vendor
+    item.vendor_status = V.UNASSIGNED
+    item.vendor_reference = ""
+    item.decline_reason = ""
+    item.save(
+        update_fields=[
+            "vendor",
+            "vendor_status",
+            "vendor_reference",
+            "decline_reason",
+            "updated_at",
+        ]
+    )
+    audit(item, "vendor_chosen", actor, vendor=vendor.name)
+    return item
+
+
+def _ask_vendor(
+    *, booking: Booking, item: BookingItem, vendor: Vendor, actor: Actor
+) -> BookingItem:
+    """A chosen vendor of a just-submitted booking: unassigned -> pending, asked."""
+    item.vendor_status = V.PENDING
+    item.assigned_at = timezone.now()
+    item.responded_at = None
+    item.save(update_fields=["vendor_status", "assigned_at", "responded_at", "updated_at"])
+    entry = audit(
+        item, "assigned", actor, from_status=V.UNASSIGNED, to_status=V.PENDING, vendor=vendor.name
+    )
+    tell.notify_item_vendor("item_assigned", item, vendor, entry)
+    return item
+
+
 def _assign(*, booking: Booking, item: BookingItem, vendor: Vendor, actor: Actor) -> BookingItem:
     if not vendor.is_active:
         raise ValidationFailed(f"Vendor {vendor.name} is inactive.", field="vendor")
+    if booking.status == S.DRAFT:
+        return _choose(item=item, vendor=vendor, actor=actor)
     previous_vendor = item.vendor if item.vendor_status in (V.PENDING, V.ACCEPTED) else None
     if previous_vendor is not None and previous_vendor.pk == vendor.pk:
         raise InvalidTransition(f"The item is already with {vendor.name}.")
@@ -456,7 +617,8 @@ def item_assign_vendor(*, item: BookingItem, vendor: Vendor, actor: Actor) -> Bo
     """unassigned | declined -> pending with ``vendor``; or reassign a pending or accepted item.
 
     The new vendor is asked on the channels it chose; a replaced vendor is told the
-    item is withdrawn.
+    item is withdrawn. On a draft the vendor is only recorded (still unassigned):
+    ``booking_submit`` asks it.
     """
     booking, item = _lock_item(item)
     if actor.is_partner:
@@ -496,7 +658,7 @@ def item_decline(*, item: BookingItem, actor: Actor, reason: str) -> BookingItem
     _require_vendor_or_staff(item, actor, "decline this item")
     _require_status(booking, EDITABLE_STATUSES, "decline the item")
     _require_item_status(item, [V.PENDING], "decline the item")
-    reason = (reason or "").strip()
+    reason = _check_reason(reason)
     if not reason:
         raise ValidationFailed("Give a reason for declining.", field="reason")
     item.vendor_status = V.DECLINED
@@ -527,13 +689,14 @@ def item_confirm(*, item: BookingItem, actor: Actor, vendor_reference: str) -> B
     _require_vendor_or_staff(item, actor, "confirm this item")
     _require_status(booking, EDITABLE_STATUSES, "confirm the item")
     _require_item_status(item, [V.ACCEPTED], "confirm the item")
-    vendor_reference = (vendor_reference or "").strip()
+    vendor_reference = check_text(
+        vendor_reference,
+        field="vendor_reference",
+        label="The reference",
+        max_length=REFERENCE_LENGTH,
+    ).strip()
     if not vendor_reference:
         raise ValidationFailed("Give your confirmation reference.", field="vendor_reference")
-    if len(vendor_reference) > 100:
-        raise ValidationFailed(
-            "The reference is too long (100 characters at most).", field="vendor_reference"
-        )
     item.vendor_status = V.CONFIRMED
     item.vendor_reference = vendor_reference
     item.responded_at = timezone.now()

@@ -480,16 +480,14 @@ def booking_request(request: HttpRequest) -> HttpResponse:
         form = BookingRequestForm(request.POST)
         formset = RequestItemFormSet(request.POST, prefix=ITEMS_PREFIX)
         if form.is_valid() and formset.is_valid():
-            items = [
-                {k: v for k, v in f.cleaned_data.items() if k != "DELETE"}
-                for f in formset.forms
-                if f.cleaned_data and not f.cleaned_data.get("DELETE")
-            ]
+            rows = [f for f in formset.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+            items = [_requested_item(f) for f in rows]
             booking = apply_service(
                 form,
                 lambda: services.booking_create(
                     actor=portal.actor, items=items, **form.cleaned_data
                 ),
+                rows=rows,
             )
             if booking is not None:
                 messages.success(
@@ -511,6 +509,17 @@ def booking_request(request: HttpRequest) -> HttpResponse:
             "nav": "request",
         },
     )
+
+
+def _requested_item(form: Any) -> dict[str, Any]:
+    """A row's service as typed. A price posted with it (the form shows none) goes to the
+    service too, which refuses it: a broker's request is never quietly re-priced."""
+    item = {k: v for k, v in form.cleaned_data.items() if k != "DELETE"}
+    for name in services.PRICE_FIELDS:
+        raw = form.data.get(form.add_prefix(name))
+        if raw not in (None, ""):
+            item[name] = raw
+    return item
 
 
 @portal_view("broker")

@@ -4,14 +4,18 @@ response compression."""
 from __future__ import annotations
 
 import gzip
+import logging
 import re
+import time
 import uuid
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import unquote
 
 import brotli
 from django.conf import settings
 from django.core.signals import request_finished
+from django.db import OperationalError, connection
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.cache import patch_vary_headers
@@ -25,6 +29,7 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{7,127}$")
 
 Handler = Callable[[HttpRequest], HttpResponse]
+logger = logging.getLogger(__name__)
 
 
 class RequestIdMiddleware:
@@ -90,6 +95,82 @@ class RequestLimitsMiddleware:
         if request.path.startswith(settings.API_COMPRESSION_PREFIX):
             return JsonResponse({"detail": detail, "code": code}, status=status)
         return HttpResponse(detail, status=status, content_type="text/plain; charset=utf-8")
+
+
+# PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout.
+QUERY_CANCELED = "57014"
+
+
+class RequestBudgetExceeded(Exception):
+    """The request spent its ``REQUEST_TIME_BUDGET``; it is stopped at this query."""
+
+
+class BudgetGuard:
+    """A database execute wrapper: refuses the first query started after the deadline,
+    and turns PostgreSQL's cancellation of a statement that ran past
+    ``statement_timeout`` (SQLSTATE 57014) into the same refusal. Later queries (the
+    clean-up of the refused request) pass: each is still bounded by statement_timeout.
+    """
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.tripped = False
+
+    def __call__(
+        self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
+    ) -> Any:
+        if not self.tripped and time.monotonic() > self.deadline:
+            self.tripped = True
+            raise RequestBudgetExceeded("The request ran past its time budget.")
+        try:
+            return execute(sql, params, many, context)
+        except OperationalError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) == QUERY_CANCELED and not self.tripped:
+                self.tripped = True
+                raise RequestBudgetExceeded(
+                    "A database statement ran past its time budget."
+                ) from exc
+            raise
+
+
+class RequestBudgetMiddleware:
+    """Stops a request that runs past ``REQUEST_TIME_BUDGET`` seconds with a 503.
+
+    gunicorn's ``timeout`` does not bound a request on a gthread worker (it restarts
+    only a worker whose main loop stops), and Python cannot stop a running thread, so
+    the budget is kept at the database, where the time goes: PostgreSQL cancels any
+    statement running past it (``statement_timeout``, set for web processes in
+    settings), and once the budget is spent the request is refused at its next query.
+    The last middleware, so it covers the view and the rendering but not the session
+    save after them. Off (0) outside the web server.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        budget = settings.REQUEST_TIME_BUDGET
+        if not budget:
+            return self.get_response(request)
+        with connection.execute_wrapper(BudgetGuard(time.monotonic() + budget)):
+            return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, RequestBudgetExceeded):
+            return None
+        logger.warning("request stopped: %s (budget %s s)", exception, settings.REQUEST_TIME_BUDGET)
+        detail = (
+            f"The request took longer than its {settings.REQUEST_TIME_BUDGET:g} s budget and "
+            "was stopped. Try again in a moment."
+        )
+        if request.path.startswith(settings.API_COMPRESSION_PREFIX):
+            response: HttpResponse = JsonResponse(
+                {"detail": detail, "code": "request_timeout"}, status=503
+            )
+        else:
+            response = HttpResponse(detail, status=503, content_type="text/plain; charset=utf-8")
+        response["Retry-After"] = "5"
+        return response
 
 
 class ContentSecurityPolicyMiddleware:

@@ -79,8 +79,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Last: turns a login refused for repeated failures into a 429 (django-axes).
+    # Turns a login refused for repeated failures into a 429 (django-axes).
     "axes.middleware.AxesMiddleware",
+    # Last, so it bounds the view and its rendering: REQUEST_TIME_BUDGET.
+    "bookings_site.middleware.RequestBudgetMiddleware",
 ]
 
 ROOT_URLCONF = "bookings_site.urls"
@@ -184,6 +186,17 @@ else:
 # which Django's DATA_UPLOAD_MAX_MEMORY_SIZE alone does not bound.
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+# Seconds one request may take (gunicorn.conf.py sets 20 for the web server; 0, the
+# default elsewhere, is no budget). PostgreSQL cancels a statement running past it, and
+# a request past it is stopped at its next query with a 503 (RequestBudgetMiddleware).
+REQUEST_TIME_BUDGET = env.float("REQUEST_TIME_BUDGET", default=0.0)
+if REQUEST_TIME_BUDGET < 0:
+    raise ImproperlyConfigured("REQUEST_TIME_BUDGET must be 0 (off) or more.")
+if REQUEST_TIME_BUDGET and _db["ENGINE"] == "django.db.backends.postgresql":
+    # Set at connection start (no round trip per request). Behind PgBouncer in
+    # transaction mode, add "options" to its ignore_startup_parameters and set
+    # statement_timeout on the database role instead.
+    _db["OPTIONS"]["options"] = f"-c statement_timeout={int(REQUEST_TIME_BUDGET * 1000)}"
 
 # --- Auth -------------------------------------------------------------------------
 
@@ -360,7 +373,8 @@ NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=8)
 NOTIFICATION_RETRY_DELAY = env.float("NOTIFICATION_RETRY_DELAY", default=60.0)
 NOTIFICATION_RETRY_MAX_DELAY = env.float("NOTIFICATION_RETRY_MAX_DELAY", default=3600.0)
 # A claim older than this belongs to a worker that died mid-send (django-q2 kills a
-# task at Q_TIMEOUT): the sweep hands the row out again.
+# task at Q_TIMEOUT): its send was interrupted, and the kind's policy resends or holds
+# the row (README, "Delivery guarantee").
 NOTIFICATION_CLAIM_STALE_AFTER = env.float("NOTIFICATION_CLAIM_STALE_AFTER", default=Q_TIMEOUT + 30)
 if NOTIFICATION_CLAIM_STALE_AFTER < Q_TIMEOUT + 5:
     raise ImproperlyConfigured("NOTIFICATION_CLAIM_STALE_AFTER must exceed Q_TIMEOUT by 5 s.")
@@ -434,7 +448,21 @@ SPECTACULAR_SETTINGS = {
         "Offers, bookings, booking items, partners and notifications.\n\n"
         "Authenticate with `Authorization: Api-Key <key>` (`manage.py create_api_key`). "
         "POST and PATCH accept an `Idempotency-Key` header: the same key with the same "
-        "credentials within 24 hours replays the first response."
+        "credentials within 24 hours replays the first response.\n\n"
+        "**Events and webhooks.** `GET /api/v1/events/` is the caller's event feed, in "
+        "commit order, paged with an opaque cursor (`after`). `POST /api/v1/webhooks/` "
+        "registers an HTTPS endpoint; the answer shows its signing secret once. Each event "
+        "is POSTed as JSON with the headers `Webhook-Event-Id` (the event's id, the same on "
+        "retries and redeliveries), `Webhook-Event-Type`, `Webhook-Timestamp` and "
+        "`Webhook-Signature: sha256=<hex>`, the HMAC-SHA256 of `<timestamp>.<raw body>` "
+        "keyed with the secret. To verify, in Python:\n\n"
+        "```python\n"
+        "signed = headers['Webhook-Timestamp'].encode() + b'.' + body\n"
+        "expected = 'sha256=' + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()\n"
+        "ok = hmac.compare_digest(expected, headers['Webhook-Signature'])\n"
+        "```\n\n"
+        "and refuse a timestamp more than a few minutes old. Timeouts, 5xx and 429 are "
+        "retried with backoff; other 4xx are final."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -253,9 +253,10 @@ class TransitionForm(forms.Form):
 
 
 class ReasonForm(TransitionForm):
+    # No max_length: a browser would cut a longer text to it without a word; the
+    # service refuses it and says so.
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        max_length=2000,
         help_text="Recorded in the history and, where someone is told, in their message.",
     )
 

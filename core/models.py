@@ -22,6 +22,7 @@ class AuditAction(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
     ITEM_ADDED = "item_added", "Item added"
     ITEM_REMOVED = "item_removed", "Item removed"
+    VENDOR_CHOSEN = "vendor_chosen", "Vendor chosen (asked on submit)"
     ASSIGNED = "assigned", "Assigned to a vendor"
     REASSIGNED = "reassigned", "Reassigned to another vendor"
     ACCEPTED = "accepted", "Accepted"

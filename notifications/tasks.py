@@ -11,7 +11,8 @@ def deliver(notification_id: int) -> str:
 
 
 def sweep() -> dict[str, int]:
-    """Every minute: enqueue rows that are due, whose enqueue was lost or whose claim is stale."""
+    """Every minute: settle interrupted sends (stale claims), enqueue rows that are due
+    or whose enqueue was lost."""
     return services.notifications_sweep()
 
 

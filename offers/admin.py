@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from bookings.admin import money, nowrap
+from bookings.admin_forms import ServiceModelForm
 from bookings.models import MONEY, ZERO
 from core.admin_kit import (
     AuditEntryInline,
@@ -99,6 +100,7 @@ class ValidityFilter(admin.SimpleListFilter):
 
 class OfferLineInline(admin.TabularInline):
     model = OfferLine
+    form = ServiceModelForm
     fields = (*LINE_FORM_FIELDS, "line_total")
     readonly_fields = ("line_total",)
 
@@ -142,6 +144,7 @@ def _offer_in(*statuses: str) -> Any:
 
 @admin.register(Offer)
 class OfferAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    form = ServiceModelForm
     stay_after_add = True
     transitions = (
         Transition(
@@ -342,6 +345,7 @@ def save_line_rows(request: HttpRequest, formset: Any) -> None:
 
 @admin.register(OfferLine)
 class OfferLineAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    form = ServiceModelForm
     list_display = (
         "description",
         "offer_link",

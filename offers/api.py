@@ -18,6 +18,7 @@ from rest_framework.response import Response
 
 from bookings.api import CallerMixin, _errors
 from bookings.serializers import STAFF
+from core.api.pagination import SyncPagination
 from core.api.viewsets import ApiViewSet
 from offers import selectors, services
 from offers.filters import OfferFilter
@@ -51,6 +52,7 @@ from offers.serializers import (
     ),
 )
 class OfferViewSet(CallerMixin, ApiViewSet):
+    pagination_class = SyncPagination
     lookup_field = "reference"
     lookup_value_regex = "[A-Za-z0-9-]{1,20}"
     permission_model = Offer
@@ -89,9 +91,13 @@ class OfferViewSet(CallerMixin, ApiViewSet):
 
     def list(self, request: Request) -> Response:
         queryset = self.filter_queryset(self.get_queryset())
+        serializer_class = OFFER_SERIALIZERS.get(self.kind, OfferSerializer)
+        paginator: SyncPagination = self.paginator  # type: ignore[assignment]
+        if paginator.cursor_mode(request):
+            rows = paginator.paginate_by_cursor(queryset, request)
+            return paginator.get_cursor_response(serializer_class(rows, many=True).data)
         page = self.paginate_queryset(queryset)
-        serializer = OFFER_SERIALIZERS.get(self.kind, OfferSerializer)(page, many=True)
-        return self.get_paginated_response(serializer.data)
+        return self.get_paginated_response(serializer_class(page, many=True).data)
 
     def retrieve(self, request: Request, reference: str) -> Response:
         offer = self._offer()  # first: a vendor gets its 404 here

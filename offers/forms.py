@@ -9,7 +9,6 @@ class OfferDeclineForm(forms.Form):
     reason = forms.CharField(
         label="Why are you declining? (optional)",
         required=False,
-        max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="It helps us make a better offer next time.",
     )

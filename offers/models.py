@@ -95,9 +95,15 @@ class OfferLine(models.Model):
         ordering = ["start", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(end__gte=F("start")), name="line_end_not_before_start"
+                condition=Q(end__gte=F("start")),
+                name="line_end_not_before_start",
+                violation_error_message="The end is before the start.",
             ),
-            models.CheckConstraint(condition=Q(quantity__gte=1), name="line_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1) & Q(quantity__lte=10_000),
+                name="line_quantity_range",
+                violation_error_message="The quantity must be between 1 and 10000.",
+            ),
             models.CheckConstraint(
                 condition=Q(unit_price__gte=0), name="line_unit_price_not_negative"
             ),

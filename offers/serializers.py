@@ -6,21 +6,21 @@ Brokers see prices and their commission, never our costs or the vendors we propo
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from bookings.models import ZERO
+from bookings.rules import MAX_ITEMS_PER_BOOKING
 from bookings.selectors import commission_for
 from bookings.serializers import (
     BROKER,
+    SERVICE_CHECKED,
     STAFF,
     ApiModelSerializer,
     BrokerTotalsSerializer,
     TotalsSchema,
     TotalsSerializer,
-    check_dates,
     schema_serializer,
     totals_dict,
 )
@@ -144,10 +144,7 @@ class LineInputSerializer(ApiModelSerializer):
             "unit_cost",
             "proposed_vendor",
         )
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        check_dates(attrs)
-        return attrs
+        extra_kwargs = SERVICE_CHECKED
 
 
 class OfferUpdateSerializer(ApiModelSerializer):
@@ -169,21 +166,19 @@ class OfferUpdateSerializer(ApiModelSerializer):
 
 
 class OfferInputSerializer(OfferUpdateSerializer):
-    lines = LineInputSerializer(many=True, required=False)
+    lines = LineInputSerializer(
+        many=True,
+        required=False,
+        max_length=MAX_ITEMS_PER_BOOKING,
+        error_messages={"max_length": f"An offer holds at most {MAX_ITEMS_PER_BOOKING} lines."},
+    )
 
     class Meta(OfferUpdateSerializer.Meta):
         fields = (*OfferUpdateSerializer.Meta.fields, "lines")
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs.get("broker") is None and not (attrs.get("customer_name") or "").strip():
-            raise serializers.ValidationError(
-                {"customer_name": ["An offer needs a broker or a customer name."]}
-            )
-        return attrs
-
 
 class OptionalReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    reason = serializers.CharField(required=False, allow_blank=True)
 
 
 # --- the OpenAPI schema (see bookings.serializers.schema_serializer) ------------------

@@ -3,6 +3,13 @@
 Offer: draft -> sent -> accepted | declined | expired; draft | sent -> withdrawn.
 Accepting creates the booking (pending approval) with one item per line, in the same
 transaction: either both exist afterwards or neither does.
+
+The rules every door's input meets here: a line is a service line like a booking
+item (``bookings.rules``: not starting in the past, the end not before the start,
+quantity 1 to 10000, prices 0 to 1,000,000 in cents, at most
+``MAX_ITEMS_PER_BOOKING`` lines); an offer names a broker or a customer; names and
+contact details are single lines; notes at most 5000 characters, reasons 2000
+(refused, never cut: ``partners.rules``).
 """
 
 from __future__ import annotations
@@ -18,14 +25,16 @@ from django.utils import timezone
 
 from bookings import services as booking_services
 from bookings.models import ZERO, Booking, new_reference
+from bookings.rules import check_line_count, check_service_line
 from core.audit import audit
 from core.changes import apply_changes, audit_changes, save_changes
-from core.domain import Actor, InvalidTransition, NotPermitted, ValidationFailed
+from core.domain import Actor, DomainError, InvalidTransition, NotPermitted, ValidationFailed
 from notifications.formatting import format_moment, format_money, format_when
 from notifications.services import Recipient, notify, staff_recipients
 from offers.models import Offer, OfferLine
 from partners.models import Broker
 from partners.roles import AGENTS
+from partners.rules import NAME_LENGTH, NOTES_LENGTH, REASON_LENGTH, check_text
 
 S = Offer.Status
 OFFER_FIELDS = {
@@ -82,6 +91,33 @@ def _check_keys(fields: Mapping[str, Any], allowed: set[str]) -> None:
     unknown = set(fields) - allowed
     if unknown:
         raise ValidationFailed(f"Unknown fields: {', '.join(sorted(unknown))}.")
+
+
+def _check_offer_text(fields: Mapping[str, Any]) -> None:
+    if "customer_name" in fields:
+        check_text(
+            fields["customer_name"],
+            field="customer_name",
+            label="The customer's name",
+            max_length=NAME_LENGTH,
+        )
+    for name, label in (("customer_email", "The email"), ("customer_phone", "The phone")):
+        if name in fields:
+            check_text(fields[name], field=name, label=label, max_length=NAME_LENGTH)
+    if "notes" in fields:
+        check_text(
+            fields["notes"],
+            field="notes",
+            label="The notes",
+            max_length=NOTES_LENGTH,
+            single_line=False,
+        )
+
+
+def _check_reason(reason: str) -> str:
+    return check_text(
+        reason, field="reason", label="The reason", max_length=REASON_LENGTH, single_line=False
+    ).strip()
 
 
 def _unique_reference() -> str:
@@ -164,7 +200,17 @@ def offer_create(
     ``reference`` keeps an existing reference (imports, demo data).
     """
     _require_staff(actor, "offers.add_offer", "create offers")
-    if broker is None and not customer_name.strip():
+    lines = list(lines)
+    check_line_count(len(lines), holder="An offer", noun="lines", field="lines")
+    _check_offer_text(
+        {
+            "customer_name": customer_name,
+            "customer_email": customer_email,
+            "customer_phone": customer_phone,
+            "notes": notes,
+        }
+    )
+    if broker is None and not (customer_name or "").strip():
         raise ValidationFailed("An offer needs a broker or a customer name.", field="customer_name")
     offer = Offer(
         reference=reference or _unique_reference(),
@@ -180,8 +226,14 @@ def offer_create(
     offer.full_clean()
     offer.save()
     audit(offer, "created", actor, to_status=offer.status)
-    for data in lines:
-        _line_create(offer=offer, actor=actor, data=data)
+    for row, data in enumerate(lines):
+        try:
+            _line_create(offer=offer, actor=actor, data=data)
+        except DomainError as exc:
+            exc.message = f"Line {row + 1}: {exc.message}"
+            exc.args = (exc.message,)
+            exc.row = row  # type: ignore[attr-defined]
+            raise
     return offer
 
 
@@ -192,9 +244,12 @@ def offer_update(*, offer: Offer, actor: Actor, **fields: Any) -> Offer:
     offer = _lock(offer)
     _require_staff(actor, "offers.change_offer", "change offers")
     _require_status(offer, [S.DRAFT], "change the offer")
+    _check_offer_text(fields)
     changed = apply_changes(offer, fields)
     if not changed:
         return offer
+    if offer.broker is None and not (offer.customer_name or "").strip():
+        raise ValidationFailed("An offer needs a broker or a customer name.", field="customer_name")
     save_changes(offer, changed)
     audit(offer, "updated", actor, changed=audit_changes(changed))
     return offer
@@ -290,9 +345,10 @@ def offer_decline(*, offer: Offer, actor: Actor, reason: str = "") -> Offer:
     offer = _lock(offer)
     _require_owner_or_staff(offer, actor, "decline this offer")
     _require_status(offer, [S.SENT], "decline")
+    reason = _check_reason(reason)
     offer.status = S.DECLINED
     offer.responded_at = timezone.now()
-    offer.decline_reason = (reason or "").strip()
+    offer.decline_reason = reason
     offer.save(update_fields=["status", "responded_at", "decline_reason", "updated_at"])
     entry = audit(
         offer,
@@ -312,6 +368,7 @@ def offer_withdraw(*, offer: Offer, actor: Actor, reason: str = "") -> Offer:
     offer = _lock(offer)
     _require_staff(actor, "offers.change_offer", "withdraw offers")
     _require_status(offer, [S.DRAFT, S.SENT], "withdraw")
+    reason = _check_reason(reason)
     previous = offer.status
     offer.status = S.WITHDRAWN
     offer.save(update_fields=["status", "updated_at"])
@@ -361,6 +418,13 @@ def offers_expire_due(*, actor: Actor | None = None) -> int:
 
 def _line_create(*, offer: Offer, actor: Actor, data: Mapping[str, Any]) -> OfferLine:
     _check_keys(data, LINE_FIELDS)
+    check_service_line(data, changed=data.keys(), actor=actor)
+    check_line_count(
+        OfferLine.objects.filter(offer=offer).count() + 1,
+        holder="An offer",
+        noun="lines",
+        field="lines",
+    )
     line = OfferLine(offer=offer, **data)
     line.full_clean(exclude=["offer"])
     line.save()
@@ -388,6 +452,8 @@ def offer_line_update(*, line: OfferLine, actor: Actor, **fields: Any) -> OfferL
     changed = apply_changes(line, fields)
     if not changed:
         return line
+    values = {name: getattr(line, name) for name in LINE_FIELDS}
+    check_service_line(values, changed=changed.keys(), actor=actor)
     save_changes(line, changed, exclude=["offer"])
     audit(offer, "line_updated", actor, line=line.pk, changed=audit_changes(changed))
     return line

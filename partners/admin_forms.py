@@ -31,12 +31,6 @@ class VendorForm(forms.ModelForm):
         model = Vendor
         fields = ["name", "email", "phone", "service_types", "notify_by"]
 
-    def clean(self) -> dict[str, Any]:
-        cleaned: dict[str, Any] = super().clean()
-        if Channel.WHATSAPP in (cleaned.get("notify_by") or []) and not cleaned.get("phone"):
-            self.add_error("phone", "A phone number is needed to notify by WhatsApp.")
-        return cleaned
-
 
 class BrokerForm(forms.ModelForm):
     class Meta:

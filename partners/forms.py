@@ -16,7 +16,7 @@ from django.http import HttpRequest
 
 from core.phones import PhoneFormField
 from partners.models import Channel, Invitation
-from partners.services import password_reset_send
+from partners.services import password_reset_request
 
 logger = logging.getLogger(__name__)
 
@@ -93,28 +93,18 @@ class ThrottledAdminAuthenticationForm(ThrottledLoginMixin, AdminAuthenticationF
 
 
 class OutboxPasswordResetForm(PasswordResetForm):
-    """Django's reset form, whose email goes through the outbox instead of SMTP inside
-    the request (``partners.services.password_reset_send``)."""
+    """Django's reset form; the email goes through the worker and the outbox instead of
+    SMTP inside the request (``partners.services.password_reset_request``)."""
 
-    def send_mail(
-        self,
-        subject_template_name: str,
-        email_template_name: str,
-        context: dict[str, Any],
-        from_email: str | None,
-        to_email: str,
-        html_email_template_name: str | None = None,
-    ) -> None:
-        password_reset_send(
-            user=context["user"], email=to_email, uid=context["uid"], token=context["token"]
-        )
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        password_reset_request(email=self.cleaned_data["email"])
 
 
 class InvitationAcceptForm(forms.Form):
     """A new person's name and password, or an existing account's password to link it."""
 
-    first_name = forms.CharField(label="First name", max_length=150)
-    last_name = forms.CharField(label="Last name", max_length=150)
+    first_name = forms.CharField(label="First name")
+    last_name = forms.CharField(label="Last name")
     password1 = forms.CharField(
         label="Password",
         strip=False,
@@ -176,13 +166,6 @@ class ProfileForm(forms.Form):
         super().__init__(*args, **kwargs)
         if not vendor:
             del self.fields["notify_by"]
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        wants_whatsapp = Channel.WHATSAPP in cleaned.get("notify_by", [])
-        if wants_whatsapp and not cleaned.get("phone") and "phone" not in self.errors:
-            self.add_error("phone", "Add a phone number to be told on WhatsApp.")
-        return cleaned
 
     def changes(self) -> dict[str, Any]:
         """The cleaned values in the order the model keeps them (channels as a list)."""

@@ -1,8 +1,16 @@
-"""Services for vendors, brokers, invitations and portal accounts."""
+"""Services for vendors, brokers, invitations and portal accounts.
+
+The rules every door's input meets here: a partner's name is one line of at most 200
+characters (no control characters: it becomes an email's display name); a vendor
+told by WhatsApp has a phone number, whoever sets the channels (staff in the admin
+or the API, the vendor in the portal); names given when accepting an invitation and
+an API key's name are refused when too long, never cut (``partners.rules``).
+"""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -10,17 +18,24 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from core.audit import audit
 from core.changes import apply_changes, audit_changes, save_changes
 from core.domain import Actor, DomainError, InvalidTransition, NotPermitted, ValidationFailed
 from notifications.formatting import format_moment
 from notifications.services import Recipient, notify
-from partners.models import ApiKey, Broker, Invitation, PortalAccount, Vendor
+from partners.models import ApiKey, Broker, Channel, Invitation, PortalAccount, Vendor
+from partners.rules import NAME_LENGTH, REFERENCE_LENGTH, check_text
+
+logger = logging.getLogger(__name__)
 
 Partner = Vendor | Broker
 
@@ -41,6 +56,20 @@ def _check_fields(model: type[Partner], fields: dict[str, Any]) -> None:
     unknown = set(fields) - allowed
     if unknown:
         raise ValidationFailed(f"Unknown fields: {', '.join(sorted(unknown))}.")
+    if "name" in fields:
+        check_text(
+            fields["name"], field="name", label="The name", max_length=NAME_LENGTH, required=True
+        )
+    for name, label in (("email", "The email"), ("phone", "The phone")):
+        if name in fields:
+            check_text(fields[name], field=name, label=label, max_length=NAME_LENGTH)
+
+
+def _check_channels(partner: Partner) -> None:
+    """WhatsApp messages need a number to go to."""
+    wants_whatsapp = Channel.WHATSAPP in (getattr(partner, "notify_by", None) or [])
+    if isinstance(partner, Vendor) and wants_whatsapp and not partner.phone:
+        raise ValidationFailed("Add a phone number to be told on WhatsApp.", field="phone")
 
 
 @transaction.atomic
@@ -59,6 +88,7 @@ def _partner_create(model: type[Partner], *, actor: Actor, fields: dict[str, Any
     actor.require_perm(_perm(model, "add"), f"add a {model._meta.verbose_name}")
     _check_fields(model, fields)
     partner = model(**fields)
+    _check_channels(partner)
     partner.full_clean()
     partner.save()
     audit(partner, "created", actor, **{k: str(v) for k, v in fields.items()})
@@ -75,6 +105,7 @@ def partner_update(*, partner: Partner, actor: Actor, **fields: Any) -> Partner:
     changed = apply_changes(partner, fields)
     if not changed:
         return partner
+    _check_channels(partner)
     save_changes(partner, changed)
     audit(partner, "updated", actor, changed=audit_changes(changed))
     return partner
@@ -217,6 +248,8 @@ def invitation_accept(
     A new account's password must pass ``AUTH_PASSWORD_VALIDATORS`` (Django's
     ``ValidationError`` otherwise). Nothing is written unless it all succeeds.
     """
+    for field, value in (("first_name", first_name), ("last_name", last_name)):
+        check_text(value, field=field, label="Your name", max_length=150)
     invitation = invitation_get_open(token=token)
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.accepted_at is not None:  # lost a race with another accept
@@ -226,8 +259,8 @@ def invitation_accept(
         user = get_user_model()(
             username=_free_username(invitation.email),
             email=invitation.email,
-            first_name=first_name.strip()[:150],
-            last_name=last_name.strip()[:150],
+            first_name=(first_name or "").strip(),
+            last_name=(last_name or "").strip(),
         )
         validate_password(password, user)
         user.set_password(password)
@@ -259,14 +292,51 @@ def invitation_accept(
     return user
 
 
+def password_reset_request(*, email: str) -> None:
+    """Someone asked for a password-reset link for ``email``: hand it to the worker.
+
+    The request does only this, the same for every address, so the page answers in
+    the same time whether or not the address has an account (looking it up and
+    rendering the message here took some 10 ms more for a known one). The worker runs
+    ``password_reset_email``.
+    """
+    from django_q.tasks import async_task
+
+    try:
+        async_task(
+            "partners.tasks.password_reset_email",
+            email,
+            task_name="password-reset",
+            group="accounts",
+            save=False,
+        )
+    except Exception:
+        # The page says the same either way; the person can ask again.
+        logger.exception("could not queue a password reset request")
+
+
+def password_reset_email(*, email: str) -> int:
+    """(Worker) Record a reset email for each active account of ``email`` that has a
+    password, as Django's reset form chooses them. Returns how many."""
+    sent = 0
+    for user in PasswordResetForm().get_users(email):
+        address = getattr(user, user.get_email_field_name())
+        password_reset_send(
+            user=user,
+            email=address,
+            uid=urlsafe_base64_encode(force_bytes(user.pk)),
+            token=default_token_generator.make_token(user),
+        )
+        sent += 1
+    return sent
+
+
 @transaction.atomic
 def password_reset_send(*, user: Any, email: str, uid: str, token: str) -> None:
     """Email ``user`` a link to choose a new password, through the outbox.
 
-    Called by the password-reset form for each account of the address asked for; the
-    request only records the row (the worker sends it), so the page answers in the
-    same time whether or not the address has an account. The link is a secret: it is
-    stored sealed and put into the message only when it is sent.
+    The link is a secret: it is stored sealed and put into the message only when the
+    worker sends it.
     """
     link = settings.SITE_URL + reverse("password_reset_confirm", args=[uid, token])
     notify(
@@ -295,14 +365,13 @@ def partner_update_contact(*, partner: Partner, actor: Actor, **fields: Any) -> 
     unknown = set(fields) - (PORTAL_VENDOR_FIELDS if is_vendor else PORTAL_BROKER_FIELDS)
     if unknown:
         raise ValidationFailed(f"Unknown fields: {', '.join(sorted(unknown))}.")
+    _check_fields(type(partner), fields)
     model = type(partner)
     partner = model.objects.select_for_update().get(pk=partner.pk)
     changed = apply_changes(partner, fields)
     if not changed:
         return partner
-    # WhatsApp messages need a number to go to.
-    if is_vendor and "whatsapp" in partner.notify_by and not partner.phone:
-        raise ValidationFailed("Add a phone number to be told on WhatsApp.", field="phone")
+    _check_channels(partner)
     save_changes(partner, changed)
     audit(partner, "updated", actor, changed=audit_changes(changed))
     return partner
@@ -351,6 +420,7 @@ def api_key_create(
     """
     if sum(owner is not None for owner in (user, vendor, broker)) != 1:
         raise ValidationFailed("An API key belongs to exactly one user, vendor or broker.")
+    check_text(name, field="name", label="The key's name", max_length=REFERENCE_LENGTH)
     actor.require_perm("partners.add_apikey", "create API keys")
     if user is not None:
         _check_key_user(actor=actor, user=user)
@@ -362,7 +432,7 @@ def api_key_create(
         prefix = secrets.token_hex(4)
     raw = f"{API_KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey.objects.create(
-        name=name[:100],
+        name=name,
         prefix=prefix,
         key_hash=hash_token(raw),
         user=user,

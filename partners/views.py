@@ -9,7 +9,7 @@ service call uses. ``apply_service`` turns a refused change into a form error.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -92,12 +92,21 @@ def portal_view(kind: str | None = None) -> Callable[[View], View]:
     return decorator
 
 
-def apply_service(form: forms.BaseForm, call: Callable[[], T]) -> T | None:
-    """Run a service; if it refuses, put why on ``form`` (beside the field it names)."""
+def apply_service(
+    form: forms.BaseForm, call: Callable[[], T], *, rows: Sequence[forms.BaseForm] = ()
+) -> T | None:
+    """Run a service; if it refuses, put why on ``form`` (beside the field it names).
+
+    ``rows`` are the forms of a list the service took (a request's items): an error
+    the service ties to one of them (``row``) goes beside that row's field.
+    """
     try:
         return call()
     except DomainError as exc:
         field = getattr(exc, "field", None)
+        row = getattr(exc, "row", None)
+        if row is not None and 0 <= row < len(rows):
+            form = rows[row]
         form.add_error(field if field in form.fields else None, exc.message)
     except ValidationError as exc:  # a model's full_clean() refused a value
         if hasattr(exc, "error_dict"):

@@ -48,7 +48,7 @@ def test_assign_page_lists_active_vendors_supplying_the_service_first(staff_clie
 def test_assign_vendor_asks_the_vendor_and_records_it(
     staff_client: Any, vendor: Any, superuser: Any
 ) -> None:
-    item = _item(make_booking("draft"))
+    item = _item(make_booking("pending_approval"))
     response = staff_client.post(
         transition_url(item, "assign_vendor"), {"vendor": vendor.pk, "_transition_apply": "1"}
     )

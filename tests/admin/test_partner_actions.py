@@ -70,10 +70,17 @@ def test_duplicate_vendor_name_is_a_form_error(staff_client: Any, vendor: Any) -
 
 def test_whatsapp_without_phone_is_a_form_error(staff_client: Any) -> None:
     data = form_post_data(staff_client.get(reverse("admin:partners_vendor_add")))
-    data.update({"name": "Quiet Vendor", "email": "q@example.com", "notify_by": ["whatsapp"]})
+    data.update(
+        {
+            "name": "Quiet Vendor",
+            "email": "q@example.com",
+            "notify_by": ["whatsapp"],
+            "service_types": ["transfer"],
+        }
+    )
     response = staff_client.post(reverse("admin:partners_vendor_add"), data)
     assert response.context["adminform"].form.errors["phone"] == [
-        "A phone number is needed to notify by WhatsApp."
+        "Add a phone number to be told on WhatsApp."
     ]
     assert not Vendor.objects.exists()
 

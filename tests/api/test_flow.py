@@ -84,7 +84,6 @@ def test_integrator_flow(django_capture_on_commit_callbacks: Any) -> None:
                 "start": _when(30),
                 "end": _when(32),
                 "quantity": 2,
-                "unit_price": "140.00",
             }
         ],
     }
@@ -98,15 +97,22 @@ def test_integrator_flow(django_capture_on_commit_callbacks: Any) -> None:
     assert replay.status_code == 201 and replay.json() == booking
     assert Booking.objects.count() == 1
     assert booking["broker"] == broker["id"]
-    assert booking["totals"] == {"sell": "280.00", "commission": "35.00"}
+    # Unpriced until staff price it: a broker never sets a price.
+    assert booking["totals"] == {"sell": "0.00", "commission": "0.00"}
     reference = booking["reference"]
     item_id = booking["items"][0]["id"]
     assert _ok(broker_api.post(f"/api/v1/bookings/{reference}/submit/"))["status"] == (
         "pending_approval"
     )
 
-    # Staff price the cost and hand the item to the vendor.
-    _ok(ops.patch(f"/api/v1/booking-items/{item_id}/", {"unit_cost": "95.00"}, format="json"))
+    # Staff price the item and hand it to the vendor.
+    _ok(
+        ops.patch(
+            f"/api/v1/booking-items/{item_id}/",
+            {"unit_price": "140.00", "unit_cost": "95.00"},
+            format="json",
+        )
+    )
     with django_capture_on_commit_callbacks(execute=True):
         assigned = _ok(
             ops.post(

@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from typing import Any
 
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from bookings.models import Booking
+from bookings.rules import MAX_ITEMS_PER_BOOKING
 from events.models import WebhookEndpoint
 from notifications.models import Notification
 from tests import factories
+from tests.api.test_bookings import item_payload
 
 pytestmark = pytest.mark.django_db
 
@@ -196,3 +200,22 @@ def test_a_form_post_over_the_bound_is_a_413(client: Client, settings: Any) -> N
     settings.MAX_REQUEST_BODY_BYTES = 10_000
     response = client.post("/accounts/login/", {"username": "x" * 20_000, "password": "y"})
     assert response.status_code == 413
+
+
+# --- the work one request can cause ------------------------------------------------------
+
+
+def test_a_booking_of_6000_items_is_refused_at_once(broker_client: Any) -> None:
+    """It was accepted after 42 s of work; each item here is as short as valid input gets."""
+    item = item_payload()
+    for count, status in ((6000, 413), (MAX_ITEMS_PER_BOOKING + 1, 400)):
+        started = time.monotonic()
+        response = broker_client.post(
+            "/api/v1/bookings/",
+            {"customer_name": "Ann", "items": [item] * count},
+            format="json",
+        )
+        assert response.status_code == status, (count, response.status_code)
+        assert time.monotonic() - started < 2
+    assert f"at most {MAX_ITEMS_PER_BOOKING} items" in str(response.json()["fields"]["items"])
+    assert not Booking.objects.exists()

@@ -162,7 +162,7 @@ def test_vendor_cannot_edit_its_item(vendor_client: Any, vendor: Any) -> None:
 
 
 def test_assign_vendor(agent_client: Any, vendor: Any) -> None:
-    item = make_item()
+    item = make_item(status="pending_approval")
     response = agent_client.post(f"{URL}{item.pk}/assign-vendor/", {"vendor": vendor.pk})
     assert response.status_code == 200, response.content
     assert response.json()["vendor_status"] == "pending"
@@ -185,7 +185,7 @@ def test_assign_inactive_vendor_is_400(agent_client: Any) -> None:
 
 
 def test_assign_same_vendor_again_is_409(agent_client: Any, vendor: Any) -> None:
-    item = make_item(vendor)
+    item = make_item(vendor, status="pending_approval")
     response = agent_client.post(f"{URL}{item.pk}/assign-vendor/", {"vendor": vendor.pk})
     assert response.status_code == 409
 

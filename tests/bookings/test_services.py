@@ -13,7 +13,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from bookings import services
+from bookings import selectors, services
 from bookings.models import Booking, BookingItem
 from bookings.selectors import booking_totals
 from core.domain import Actor, InvalidTransition, NotPermitted, ValidationFailed
@@ -44,13 +44,18 @@ def item_data(**overrides: Any) -> dict[str, Any]:
 
 def make_booking(
     *,
-    status: str = S.DRAFT,
+    status: str | None = None,
     items: int = 1,
     broker: Any = None,
     vendor: Any = None,
     item_status: str = V.UNASSIGNED,
 ) -> Booking:
-    """A booking brought to ``status`` through the services, items at ``item_status``."""
+    """A booking brought to ``status`` through the services, items at ``item_status``.
+
+    Vendors are asked only once a booking is submitted: a draft's items are at most
+    "chosen" (a vendor recorded, still unassigned); a cancelled booking is cancelled
+    after submission when its items had to reach a vendor status.
+    """
     booking = services.booking_create(
         actor=SYSTEM,
         customer_name="Ada Lovelace",
@@ -58,7 +63,15 @@ def make_booking(
         broker=broker,
         items=[item_data(description=f"Service {n}") for n in range(items)],
     )
+    if status is None:
+        # Items with a vendor status need a submitted booking: vendors are asked then.
+        status = S.DRAFT if item_status == V.UNASSIGNED else S.PENDING_APPROVAL
     vendor = vendor or factories.VendorFactory()
+    if status == S.DRAFT or (status == S.CANCELLED and item_status == V.UNASSIGNED):
+        if status == S.CANCELLED:
+            services.booking_cancel(booking=booking, actor=SYSTEM, reason="Test")
+        return Booking.objects.get(pk=booking.pk)
+    services.booking_submit(booking=booking, actor=SYSTEM)
     for item in booking.items.all():
         if item_status != V.UNASSIGNED:
             services.item_assign_vendor(item=item, vendor=vendor, actor=SYSTEM)
@@ -66,12 +79,9 @@ def make_booking(
             services.item_accept(item=item, actor=SYSTEM)
         if item_status == V.DECLINED:
             services.item_decline(item=item, actor=SYSTEM, reason="Full")
-    if status == S.DRAFT:
-        return Booking.objects.get(pk=booking.pk)
     if status == S.CANCELLED:
         services.booking_cancel(booking=booking, actor=SYSTEM, reason="Test")
         return Booking.objects.get(pk=booking.pk)
-    services.booking_submit(booking=booking, actor=SYSTEM)
     if status != S.PENDING_APPROVAL:
         services.booking_approve(booking=booking, actor=SYSTEM)
     if item_status == V.CONFIRMED:
@@ -112,14 +122,27 @@ def test_booking_create_snapshots_the_broker_commission(broker: Any) -> None:
 
 def test_broker_creates_bookings_only_for_itself(broker: Any, other_broker: Any) -> None:
     actor = Actor(broker=broker, via="api")
+    requested = item_data()
+    del requested["unit_price"], requested["unit_cost"]
     booking = services.booking_create(
-        actor=actor,
-        customer_name="Ada",
-        broker=other_broker,
-        items=[item_data(unit_cost=Decimal("999"))],
+        actor=actor, customer_name="Ada", broker=other_broker, items=[requested]
     )
     assert booking.broker == broker and booking.source == Booking.Source.API
-    assert booking.items.get().unit_cost == 0  # brokers never set our costs
+    item = booking.items.get()
+    assert (item.unit_price, item.unit_cost, item.is_priced) == (0, 0, False)
+
+
+@pytest.mark.parametrize("field", ["unit_price", "unit_cost", "zero_price_reason"])
+def test_a_brokers_price_is_refused_never_dropped(broker: Any, field: str) -> None:
+    requested = item_data()
+    del requested["unit_price"], requested["unit_cost"]
+    requested[field] = "Included" if field == "zero_price_reason" else Decimal("1.00")
+    with pytest.raises(ValidationFailed) as refused:
+        services.booking_create(
+            actor=Actor(broker=broker, via="api"), customer_name="Ada", items=[requested]
+        )
+    assert refused.value.field == field and "Prices are ours" in refused.value.message
+    assert not Booking.objects.exists() and not AuditEntry.objects.exists()
 
 
 def test_vendor_cannot_create_bookings(vendor: Any) -> None:
@@ -132,12 +155,14 @@ def test_booking_create_rejects_bad_fields_and_stores_nothing() -> None:
     with pytest.raises(ValidationError) as excinfo:
         services.booking_create(actor=SYSTEM, customer_name="Ada", currency="XXX")
     assert "currency" in excinfo.value.message_dict
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(ValidationFailed) as refused:
         services.booking_create(
             actor=SYSTEM,
             customer_name="Ada",
             items=[item_data(end=timezone.now() - timedelta(days=400))],
         )
+    assert refused.value.field == "end"
+    assert refused.value.message == "Item 1: The end is before the start."
     assert not Booking.objects.exists()
     assert not AuditEntry.objects.exists()
 
@@ -270,7 +295,9 @@ def test_cancel_from_every_open_status(status: str) -> None:
         S.CANCELLED,
         "Plans changed",
     )
-    assert Notification.objects.filter(kind="booking_cancelled_vendor").count() == 1
+    # A vendor chosen on a draft was never asked, so it hears nothing of the cancellation.
+    told_vendors = Notification.objects.filter(kind="booking_cancelled_vendor").count()
+    assert told_vendors == (0 if status == S.DRAFT else 1)
     told_customer = Notification.objects.filter(kind="booking_cancelled").exists()
     assert told_customer == (status != S.DRAFT)
 
@@ -357,7 +384,7 @@ def test_illegal_booking_transition_changes_nothing(name: str, status: str, call
 
 def test_assign_vendor_asks_it_on_every_channel_it_chose() -> None:
     vendor = factories.VendorFactory(notify_by=["email", "whatsapp"])
-    booking = make_booking()
+    booking = make_booking(status=S.PENDING_APPROVAL)
     item = booking.items.get()
     services.item_assign_vendor(item=item, vendor=vendor, actor=SYSTEM)
     item.refresh_from_db()
@@ -536,7 +563,7 @@ def test_changing_only_the_sell_price_does_not_bother_the_vendor(vendor: Any) ->
 
 
 def test_remove_deletes_an_untold_item_and_cancel_withdraws_a_told_one(vendor: Any) -> None:
-    booking = make_booking(items=2)
+    booking = make_booking(status=S.PENDING_APPROVAL, items=2)
     first, second = booking.items.all()
     services.item_remove(item=first, actor=SYSTEM)
     assert not BookingItem.objects.filter(pk=first.pk).exists()
@@ -551,11 +578,59 @@ def test_remove_deletes_an_untold_item_and_cancel_withdraws_a_told_one(vendor: A
 
 
 def test_item_add_with_a_vendor_assigns_it(vendor: Any) -> None:
-    booking = make_booking(items=0)
+    booking = make_booking(status=S.PENDING_APPROVAL)
     item = services.item_add(booking=booking, actor=SYSTEM, vendor=vendor, **item_data())
     item.refresh_from_db()
     assert item.vendor_status == V.PENDING
     assert Notification.objects.filter(kind="item_assigned").count() == 1
+
+
+def test_a_vendor_chosen_on_a_draft_is_asked_only_when_it_is_submitted() -> None:
+    vendor = factories.VendorFactory(notify_by=["email", "whatsapp"])
+    booking = make_booking(items=2)
+    first, second = booking.items.all()
+    services.item_assign_vendor(item=first, vendor=vendor, actor=SYSTEM)
+    services.item_add(booking=booking, actor=SYSTEM, vendor=vendor, **item_data())
+    first.refresh_from_db()
+    assert first.vendor == vendor and first.vendor_status == V.UNASSIGNED
+    assert not Notification.objects.filter(kind="item_assigned").exists()
+    # Not the vendor's to see yet, in the portal or the API.
+    assert not selectors.items_for_vendor(vendor=vendor).exists()
+    services.booking_submit(booking=booking, actor=SYSTEM)
+    asked = BookingItem.objects.filter(vendor=vendor, vendor_status=V.PENDING)
+    assert asked.count() == 2 and second not in asked
+    rows = Notification.objects.filter(kind="item_assigned")
+    assert sorted(rows.values_list("channel", flat=True)) == [
+        "email",
+        "email",
+        "whatsapp",
+        "whatsapp",
+    ]
+    assert selectors.items_for_vendor(vendor=vendor).count() == 2
+
+
+def test_ten_edits_of_a_draft_item_with_a_chosen_vendor_send_nothing(vendor: Any) -> None:
+    booking = make_booking()
+    item = booking.items.get()
+    services.item_assign_vendor(item=item, vendor=vendor, actor=SYSTEM)
+    start = item.start
+    for n in range(10):
+        services.item_update(item=item, actor=SYSTEM, description=f"Room {n}", start=start)
+    assert not Notification.objects.exists()
+    services.booking_submit(booking=booking, actor=SYSTEM)
+    assert Notification.objects.filter(kind="item_assigned").count() == 1
+
+
+def test_an_asked_vendor_hears_once_per_change_of_what_it_delivers(vendor: Any) -> None:
+    vendor.notify_by = ["email", "whatsapp"]
+    vendor.save()
+    item = make_booking(vendor=vendor, item_status=V.ACCEPTED).items.get()
+    Notification.objects.all().delete()
+    services.item_update(item=item, actor=SYSTEM, quantity=3)
+    services.item_update(item=item, actor=SYSTEM, quantity=3)  # the same again: nothing
+    services.item_update(item=item, actor=SYSTEM, unit_price=Decimal("9.00"))  # not theirs
+    rows = Notification.objects.filter(kind="item_assigned")
+    assert sorted(rows.values_list("channel", flat=True)) == ["email", "whatsapp"]
 
 
 # --- totals -------------------------------------------------------------------------

@@ -363,6 +363,8 @@ def test_the_other_portal_pages_fit_a_phone(phone: Phone) -> None:
             }
         ],
     )
+    # A vendor chosen on a draft is asked once the booking is submitted.
+    booking_services.booking_submit(booking=booking, actor=staff)
     item = booking.items.get()
     offer = offer_services.offer_create(
         actor=staff,

@@ -15,6 +15,7 @@ from django.test import Client
 
 from core.domain import SYSTEM
 from core.models import AuditEntry
+from events.models import Event
 from notifications import delivery
 from notifications.models import DeliveryAttempt, Notification
 from notifications.sealed import HIDDEN_LINK
@@ -39,6 +40,7 @@ def everything_stored() -> str:
     rows = [stored_text(row) for row in Notification.objects.all()]
     rows += [json.dumps(entry.data) for entry in AuditEntry.objects.all()]
     rows += [str(a.__dict__) for a in DeliveryAttempt.objects.all()]
+    rows += [json.dumps(event.payload, default=str) for event in Event.objects.all()]
     return "\n".join(rows)
 
 

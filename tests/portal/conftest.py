@@ -111,6 +111,7 @@ def world(agent: Any, superuser: Any) -> World:
         customer_name="Rival Customer",
         items=[line(description="Rival suite", vendor=other_vendor)],
     )
+    bs.booking_submit(booking=other_booking, actor=staff)  # vendors are asked on submission
     offer = os_.offer_create(
         actor=staff,
         broker=broker,

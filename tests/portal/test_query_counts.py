@@ -33,6 +33,7 @@ def add_rows(world: World, staff: Actor, count: int) -> None:
             customer_name=f"Guest {n}",
             items=[line(vendor=world.vendor), line(vendor=world.vendor, quantity=3)],
         )
+        bs.booking_submit(booking=booking, actor=staff)  # the vendor is asked now
         first, second = booking.items.order_by("id")
         bs.item_accept(item=first, actor=staff)
         bs.item_accept(item=second, actor=staff)

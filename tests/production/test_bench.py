@@ -73,6 +73,13 @@ def test_quick_bench_runs_end_to_end_and_leaves_nothing_running(tmp_path: Path) 
     assert pipeline["exactly_once"]["expected"] == 102  # + one warm-up per channel
     assert pipeline["burst"]["per_second"] > 0 and pipeline["paced"]["p95_ms"] > 0
     assert pipeline["worker_stop"]["clean"] is True
+    # Webhooks too: a change committed -> a signed POST at a loopback receiver, each once.
+    webhooks = results["details"]["webhooks"]
+    assert webhooks["burst"]["count"] == 25 and webhooks["paced"]["count"] == 25
+    assert webhooks["exactly_once"]["ok"] is True and webhooks["exactly_once"]["expected"] == 51
+    assert webhooks["exactly_once"]["bad_signatures"] == 0
+    assert webhooks["paced"]["p95_ms"] > 0 and webhooks["worker_stop"]["clean"] is True
+    assert any(name.startswith("Webhook commit->received p95") for name in figures)
     assert figures["Notifications sent exactly once (ORM broker)"]["ok"] is True
     # Counted beside it: no crash in this run, so no interrupted, resent or held row.
     assert pipeline["interruptions"] == {
