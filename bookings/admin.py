@@ -37,6 +37,7 @@ from bookings.admin_forms import AssignVendorForm, ConfirmForm, ServiceModelForm
 from bookings.models import MONEY, ZERO, Booking, BookingItem
 from bookings.selectors import booking_totals
 from bookings_site.large_tables import DistinctValuesFilter, LargeTableAdminMixin
+from core.attention import AttentionFilter
 from notifications.admin_inlines import AuditEntryInline, NotificationInline
 from notifications.formatting import format_money
 from notifications.models import AuditEntry
@@ -293,17 +294,25 @@ ITEM_TRANSITIONS = (
 # --- booking page inlines -----------------------------------------------------------
 
 
-class BookingItemInline(admin.TabularInline):
+def _item_lines() -> tuple[Any, ...]:
+    """The booking page's item fields, a few to a line: a row of every field is wider
+    than a 1280 px screen. A form field not placed here gets a line of its own."""
+    lines: list[tuple[str, ...]] = [
+        ("service_type", "description"),
+        ("start", "end"),
+        ("quantity", "unit_price", "unit_cost", "line_total"),
+        ("zero_price_reason",),
+    ]
+    placed = {name for line in lines for name in line}
+    lines += [(name,) for name in ITEM_FORM_FIELDS if name not in placed]
+    lines += [("vendor_link", "vendor_state", "vendor_reference"), ("item_actions",)]
+    return tuple(line if len(line) > 1 else line[0] for line in lines)
+
+
+class BookingItemInline(admin.StackedInline):
     model = BookingItem
     form = ServiceModelForm
-    fields = (
-        *ITEM_FORM_FIELDS,
-        "line_total",
-        "vendor_link",
-        "vendor_state",
-        "vendor_reference",
-        "item_actions",
-    )
+    fieldsets = ((None, {"fields": _item_lines(), "classes": ("item-lines",)}),)
     readonly_fields = (
         "line_total",
         "vendor_link",
@@ -347,7 +356,7 @@ class BookingItemInline(admin.TabularInline):
     def vendor_state(self, item: BookingItem) -> str:
         return item_badge(item) if item.pk else ""
 
-    @admin.display(description="")
+    @admin.display(description="actions")
     def item_actions(self, item: BookingItem) -> str:
         if item.pk is None or self.request is None:
             return ""
@@ -456,6 +465,7 @@ class BookingAdmin(LargeTableAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
     list_display_links = ("reference_code", "customer_name")
     list_select_related = ("broker",)
     list_filter = (
+        AttentionFilter,
         "status",
         ItemVendorStatusFilter,
         TravelDateFilter,
@@ -692,6 +702,7 @@ class BookingItemAdmin(LargeTableAdminMixin, ServiceAdminMixin, admin.ModelAdmin
     )
     list_select_related = ("booking", "vendor")
     list_filter = (
+        AttentionFilter,
         "vendor_status",
         LiveFilter,
         "service_type",

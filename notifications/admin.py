@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from core.attention import AttentionFilter
 from notifications.admin_inlines import STATUS_TONES, ReadOnlyInlineMixin
 from notifications.models import AuditEntry, DeliveryAttempt, Notification
 from notifications.services import (
@@ -47,7 +48,14 @@ class NotificationAdmin(admin.ModelAdmin):
         "next_attempt_at",
         "sent_at",
     )
-    list_filter = ("status", "possible_duplicate", "channel", "kind", "created_at")
+    list_filter = (
+        AttentionFilter,
+        "status",
+        "possible_duplicate",
+        "channel",
+        "kind",
+        "created_at",
+    )
     search_fields = ("recipient", "recipient_name", "=reference", "=provider_message_id")
     date_hierarchy = "created_at"
     list_select_related = ("content_type",)

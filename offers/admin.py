@@ -18,6 +18,7 @@ from django.utils import timezone
 from bookings.admin import money, nowrap
 from bookings.admin_forms import ServiceModelForm
 from bookings.models import MONEY, ZERO
+from core.attention import AttentionFilter
 from notifications.admin_inlines import AuditEntryInline, NotificationInline
 from offers import services
 from offers.models import Offer, OfferLine
@@ -197,6 +198,7 @@ class OfferAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_display_links = ("reference_code", "client")
     list_select_related = ("broker", "booking")
     list_filter = (
+        AttentionFilter,
         "status",
         ValidityFilter,
         ("broker", admin.RelatedFieldListFilter),
