@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from bookings_site.large_tables import DistinctValuesFilter, LargeTableAdminMixin
 from core.attention import AttentionFilter
 from notifications.admin_inlines import STATUS_TONES, ReadOnlyInlineMixin
 from notifications.models import AuditEntry, DeliveryAttempt, Notification
@@ -34,7 +35,7 @@ class DeliveryAttemptInline(ReadOnlyInlineMixin, admin.TabularInline):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(LargeTableAdminMixin, admin.ModelAdmin):
     list_display = (
         "created_at",
         "kind",
@@ -53,14 +54,13 @@ class NotificationAdmin(admin.ModelAdmin):
         "status",
         "possible_duplicate",
         "channel",
-        "kind",
+        ("kind", DistinctValuesFilter),
         "created_at",
     )
     search_fields = ("recipient", "recipient_name", "=reference", "=provider_message_id")
     date_hierarchy = "created_at"
     list_select_related = ("content_type",)
     list_per_page = 50
-    show_full_result_count = False  # COUNT(*) over a large outbox on every page
     actions = ("retry", "cancel", "send_again", "mark_delivered")
     inlines = (DeliveryAttemptInline,)
     fieldsets = (
@@ -264,7 +264,7 @@ class NotificationAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(LargeTableAdminMixin, admin.ModelAdmin):
     """Who changed what, when: written by the services, never edited by anyone."""
 
     list_display = (
@@ -275,11 +275,10 @@ class AuditEntryAdmin(admin.ModelAdmin):
         "to_status",
         "actor_label",
     )
-    list_filter = ("action", "content_type", "created_at")
+    list_filter = (("action", DistinctValuesFilter), "content_type", "created_at")
     search_fields = ("target_repr", "actor_label", "action")
     date_hierarchy = "created_at"
     list_select_related = ("content_type", "actor")
-    show_full_result_count = False
     fields = (
         "created_at",
         "content_type",

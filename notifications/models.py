@@ -42,7 +42,13 @@ class AuditEntry(models.Model):
         verbose_name = "audit entry"
         verbose_name_plural = "audit entries"
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["content_type", "object_id", "created_at"])]
+        indexes = [
+            models.Index(fields=["content_type", "object_id", "created_at"]),
+            # The changelist's order and its filters in that order (migration 0003).
+            models.Index(fields=["created_at", "id"], name="audit_created_id"),
+            models.Index(fields=["action", "created_at", "id"], name="audit_action_created"),
+            models.Index(fields=["content_type", "created_at", "id"], name="audit_type_created"),
+        ]
 
     def __str__(self) -> str:
         change = f" {self.from_status} → {self.to_status}" if self.to_status else ""
@@ -139,6 +145,13 @@ class Notification(models.Model):
         indexes = [
             models.Index(fields=["content_type", "object_id"]),
             models.Index(fields=["status", "next_attempt_at"]),
+            # The changelist's order and its filters in that order (migration 0003).
+            models.Index(fields=["created_at", "id"], name="notification_created_id"),
+            models.Index(fields=["status", "created_at", "id"], name="notification_status_created"),
+            models.Index(fields=["kind", "created_at", "id"], name="notification_kind_created"),
+            models.Index(
+                fields=["channel", "created_at", "id"], name="notification_channel_created"
+            ),
         ]
 
     def __str__(self) -> str:
