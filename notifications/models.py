@@ -44,7 +44,7 @@ class AuditEntry(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["content_type", "object_id", "created_at"]),
-            # The changelist's order and its filters in that order (migration 0003).
+            # The changelist's order, and each of its filters in that order.
             models.Index(fields=["created_at", "id"], name="audit_created_id"),
             models.Index(fields=["action", "created_at", "id"], name="audit_action_created"),
             models.Index(fields=["content_type", "created_at", "id"], name="audit_type_created"),
@@ -145,7 +145,7 @@ class Notification(models.Model):
         indexes = [
             models.Index(fields=["content_type", "object_id"]),
             models.Index(fields=["status", "next_attempt_at"]),
-            # The changelist's order and its filters in that order (migration 0003).
+            # The changelist's order, and each of its filters in that order.
             models.Index(fields=["created_at", "id"], name="notification_created_id"),
             models.Index(fields=["status", "created_at", "id"], name="notification_status_created"),
             models.Index(fields=["kind", "created_at", "id"], name="notification_kind_created"),
