@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from bookings import services
+from bookings.admin_dates import ServiceDatesMixin
 from bookings.admin_forms import AssignVendorForm, ConfirmForm, ServiceModelForm
 from bookings.models import Booking, BookingItem, live_items_figure
 from bookings.selectors import booking_totals
@@ -425,7 +426,7 @@ def _booking_in(*statuses: str) -> Any:
 
 
 @admin.register(Booking)
-class BookingAdmin(LargeTableAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
+class BookingAdmin(ServiceDatesMixin, LargeTableAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
     form = ServiceModelForm
     stay_after_add = True
     transitions = (
@@ -467,6 +468,7 @@ class BookingAdmin(LargeTableAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
         "customer_name",
         "broker",
         "status_badge",
+        "service_dates",
         "items_progress",
         "sell",
         "margin",
@@ -475,6 +477,7 @@ class BookingAdmin(LargeTableAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
     )
     list_display_links = ("reference_code", "customer_name")
     list_select_related = ("broker",)
+    service_parent = "booking"
     list_filter = (
         AttentionFilter,
         "status",
@@ -521,6 +524,9 @@ class BookingAdmin(LargeTableAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
         "cancelled_at",
         "cancel_reason",
     )
+
+    def service_rows(self) -> QuerySet:
+        return BookingItem.objects.live()
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         # Subqueries, computed for the page's rows only (see live_items_figure).

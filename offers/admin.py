@@ -26,6 +26,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from bookings.admin import money, nowrap
+from bookings.admin_dates import ServiceDatesMixin
 from bookings.admin_forms import ServiceModelForm
 from bookings.models import MONEY, ZERO
 from bookings_site.large_tables import LargeTableAdminMixin
@@ -154,7 +155,7 @@ def _offer_in(*statuses: str) -> Any:
 
 
 @admin.register(Offer)
-class OfferAdmin(LargeTableAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
+class OfferAdmin(ServiceDatesMixin, LargeTableAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
     form = ServiceModelForm
     stay_after_add = True
     transitions = (
@@ -200,6 +201,7 @@ class OfferAdmin(LargeTableAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
         "client",
         "broker",
         "status_badge",
+        "service_dates",
         "valid_until",
         "line_count",
         "total",
@@ -230,6 +232,7 @@ class OfferAdmin(LargeTableAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
     list_per_page = 100
     autocomplete_fields = ("broker",)
     view_on_site = False
+    service_parent = "offer"
     inlines = (OfferLineInline, AuditEntryInline, NotificationInline)
     readonly_fields = (
         "reference",
@@ -243,6 +246,9 @@ class OfferAdmin(LargeTableAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
         "responded_at",
         "decline_reason",
     )
+
+    def service_rows(self) -> QuerySet:
+        return OfferLine.objects.all()
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         # Correlated subqueries: computed for the rows a page shows, not summed over
