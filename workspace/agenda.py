@@ -41,6 +41,18 @@ class Service:
     def ends_another_day(self) -> bool:
         return self.end.date() != self.start.date()
 
+    # Formatted here, in the service's own zone: a template's date filter would show
+    # the datetime in the server's zone instead.
+    @property
+    def start_label(self) -> str:
+        return self.start.strftime("%H:%M %Z")
+
+    @property
+    def end_label(self) -> str:
+        if self.ends_another_day:
+            return self.end.strftime("%a %d %b %H:%M %Z")
+        return self.end.strftime("%H:%M %Z")
+
 
 @dataclass(frozen=True)
 class Filters:
@@ -92,12 +104,9 @@ def by_day(services: list[Service]) -> list[tuple[date, list[Service]]]:
 def sheet_row(service: Service) -> dict[str, Any]:
     """One line of the day sheet, as the page and the CSV show it."""
     item = service.item
-    end = service.end.strftime("%H:%M %Z")
-    if service.ends_another_day:
-        end = service.end.strftime("%a %d %b %H:%M %Z")
     return {
-        "start": service.start.strftime("%H:%M %Z"),
-        "end": end,
+        "start": service.start_label,
+        "end": service.end_label,
         "service": item.get_service_type_display(),
         "description": item.description,
         "vendor": item.vendor.name if item.vendor_id else "",

@@ -163,6 +163,10 @@ def test_the_agenda_lists_services_by_local_day(
         ("2027-05-10", ["Night transfer", "=Kaiseki dinner, Gion"]),
         ("2027-05-11", ["Breakfast cruise"]),
     ]
+    # Times in the service's zone, whatever the server's.
+    html = response.content.decode()
+    assert "00:00 JST" in html and "23:59 JST" in html
+    assert "UTC" not in html
 
 
 @pytest.mark.parametrize(
