@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger
-from django.core.paginator import Paginator as DjangoPaginator
 from django.db import connection
-from django.db.models import F, Func, IntegerField, QuerySet, Subquery
+from django.db.models import ExpressionWrapper, IntegerField, QuerySet, Value
+from django.db.models.expressions import RawSQL
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers as drf
@@ -52,12 +53,20 @@ from core.api.pagination import ApiPagination, SyncPagination
 from core.api.schema import error_responses as _errors
 from core.api.viewsets import ApiViewSet, detail_url
 from core.domain import Actor
+from core.large_tables import (
+    COUNT_LIMIT,
+    LargeTablePaginator,
+    deep_slice,
+    planner_estimate,
+)
 
 
-class InlineCountPaginator(DjangoPaginator):
+class InlineCountPaginator(LargeTablePaginator):
     """Reads the total from the page's own rows (``total_count``, an uncorrelated scalar
     subquery the database runs once), saving the separate COUNT query and its round trip.
-    Past the last page there are no rows to read it from: then it counts as usual."""
+    That count stops at ``COUNT_LIMIT`` rows; a list that reaches it shows the planner's
+    estimate instead (one EXPLAIN). Past the last page there are no rows to read it from:
+    then it counts as usual. A deep page selects its ids first (``deep_slice``)."""
 
     def page(self, number: Any) -> Page:
         try:
@@ -67,9 +76,14 @@ class InlineCountPaginator(DjangoPaginator):
         if number < 1:
             raise EmptyPage("That page number is less than 1")
         bottom = (number - 1) * self.per_page
-        rows = list(self.object_list[bottom : bottom + self.per_page])
+        rows = list(deep_slice(self.object_list, bottom, bottom + self.per_page))
         if rows:
-            self.__dict__["count"] = rows[0]["total_count"]  # primes the cached_property
+            total = rows[0]["total_count"]
+            if total > COUNT_LIMIT:
+                estimate = planner_estimate(self.object_list)
+                total = max(total, estimate or 0)
+                self.count_is_exact = estimate is None
+            self.__dict__["count"] = total  # primes the cached_property
         elif number > 1:
             raise EmptyPage("That page contains no results")
         return self._get_page(rows, number, self)
@@ -80,10 +94,16 @@ class InlineCountPagination(SyncPagination):
 
 
 def with_total_count(queryset: QuerySet) -> QuerySet:
-    counted = queryset.order_by().values(
-        n=Func(F("pk"), function="COUNT", output_field=IntegerField())
-    )
-    return queryset.annotate(total_count=Subquery(counted.values("n")))
+    """``total_count``: the rows of ``queryset``, counted up to ``COUNT_LIMIT + 1`` (a
+    count that reaches it reads no further; the paginator estimates beyond)."""
+    try:
+        limited = queryset.order_by().values("pk")[: COUNT_LIMIT + 1]
+        sql, params = limited.query.sql_with_params()
+    except EmptyResultSet:  # ``none()``: a vendor's bookings
+        return queryset.annotate(total_count=Value(0, output_field=IntegerField()))
+    # The SQL is Django's own compilation of the queryset; its values stay parameters.
+    bounded = RawSQL(f"SELECT COUNT(*) FROM ({sql}) AS bounded", params)  # noqa: S608, S611
+    return queryset.annotate(total_count=ExpressionWrapper(bounded, output_field=IntegerField()))
 
 
 def caller_kind(actor: Actor) -> str:

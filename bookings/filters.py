@@ -33,7 +33,9 @@ class StaffOnlyFiltersMixin:
 
 
 class BookingFilter(StaffOnlyFiltersMixin, django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=Booking.Status.choices)
+    # distinct=False: a column of the row itself (or of a to-one relation) cannot repeat
+    # a row, and DISTINCT would make the list build every matching row before LIMIT.
+    status = django_filters.MultipleChoiceFilter(choices=Booking.Status.choices, distinct=False)
     broker = django_filters.NumberFilter(field_name="broker_id")
     vendor = django_filters.NumberFilter(
         method="filter_vendor", help_text="Bookings with an item assigned to this vendor."
@@ -70,11 +72,14 @@ class BookingFilter(StaffOnlyFiltersMixin, django_filters.FilterSet):
 
 
 class BookingItemFilter(StaffOnlyFiltersMixin, django_filters.FilterSet):
-    vendor_status = django_filters.MultipleChoiceFilter(choices=BookingItem.VendorStatus.choices)
-    service_type = django_filters.MultipleChoiceFilter(choices=ServiceType.choices)
+    # distinct=False: see BookingFilter.status.
+    vendor_status = django_filters.MultipleChoiceFilter(
+        choices=BookingItem.VendorStatus.choices, distinct=False
+    )
+    service_type = django_filters.MultipleChoiceFilter(choices=ServiceType.choices, distinct=False)
     booking = django_filters.CharFilter(field_name="booking__reference")
     booking_status = django_filters.MultipleChoiceFilter(
-        field_name="booking__status", choices=Booking.Status.choices
+        field_name="booking__status", choices=Booking.Status.choices, distinct=False
     )
     broker = django_filters.NumberFilter(field_name="booking__broker_id")
     vendor = django_filters.NumberFilter(field_name="vendor_id")

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Page
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -32,6 +32,7 @@ from bookings.forms import (
     request_forms_with_another_item,
 )
 from bookings.models import Booking, BookingItem
+from core.large_tables import InArray, LargeTablePaginator, bounded_count
 from notifications.formatting import format_datetime, format_money, format_when
 from partners.models import Vendor
 from partners.views import Portal, apply_service, portal_view, posted
@@ -39,13 +40,16 @@ from partners.views import Portal, apply_service, portal_view, posted
 S = Booking.Status
 V = BookingItem.VendorStatus
 PAGE_SIZE = 25
+DASHBOARD_ITEMS = 10
 # Aggregates (``with_totals``) group the query, and Django then drops Meta.ordering:
 # say the order again, or pages and "latest" come back in whatever order the database likes.
 NEWEST_FIRST = ("-created_at", "-id")
 
 
 def _page(request: HttpRequest, items: Any) -> Page:
-    return Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+    # Counts stop at 10,000 rows and deep pages skip index entries, not rows: a partner
+    # with years of history pages as fast as a new one.
+    return LargeTablePaginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
 def _portal(request: HttpRequest) -> Portal:
@@ -174,19 +178,40 @@ def vendor_dashboard(request: HttpRequest) -> HttpResponse:
         .filter(cancelled_at__isnull=True)
         .exclude(booking__status=S.CANCELLED)
     )
-    pending = [VendorItem.of(i) for i in live.filter(vendor_status=V.PENDING).order_by("start")]
-    to_confirm = [VendorItem.of(i) for i in live.filter(vendor_status=V.ACCEPTED).order_by("start")]
+    # The soonest of each list and how many there are: a vendor with thousands of open
+    # items pages through them on the items page, the start page stays small.
+    pending_items = live.filter(vendor_status=V.PENDING).order_by("start", "id")
+    accepted_items = live.filter(vendor_status=V.ACCEPTED).order_by("start", "id")
+    pending = [VendorItem.of(i) for i in pending_items[:DASHBOARD_ITEMS]]
+    to_confirm = [VendorItem.of(i) for i in accepted_items[:DASHBOARD_ITEMS]]
+    # What is still to come, read from the (vendor, status, end) index first: walking
+    # years of confirmed items by start to find the few not yet over reads them all.
+    still_to_come = BookingItem.objects.filter(
+        vendor=vendor, vendor_status=V.CONFIRMED, end__gte=timezone.now()
+    ).values("pk")
     upcoming = [
         VendorItem.of(i)
-        for i in live.filter(vendor_status=V.CONFIRMED, end__gte=timezone.now()).order_by("start")[
-            :10
-        ]
+        for i in live.filter(InArray("pk", still_to_come)).order_by("start", "id")[:10]
     ]
     return render(
         request,
         "portal/vendor/dashboard.html",
-        {"pending": pending, "to_confirm": to_confirm, "upcoming": upcoming, "nav": "dashboard"},
+        {
+            "pending": pending,
+            "pending_count": _shown_count(pending, pending_items),
+            "to_confirm": to_confirm,
+            "to_confirm_count": _shown_count(to_confirm, accepted_items),
+            "upcoming": upcoming,
+            "nav": "dashboard",
+        },
     )
+
+
+def _shown_count(shown: list[Any], queryset: Any) -> int:
+    """How many rows ``queryset`` has, without a query when all of them are shown."""
+    if len(shown) < DASHBOARD_ITEMS:
+        return len(shown)
+    return bounded_count(queryset)[0]
 
 
 @portal_view("vendor")

@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "partners",
     "bookings",
     "offers",
+    # The staff workspace (first page, agenda, day sheet): reads every business app.
+    "workspace",
     # Domain events and webhooks; like notifications, it imports no business app.
     "events",
 ]

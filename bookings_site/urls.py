@@ -15,6 +15,8 @@ admin.site.login_form = ThrottledAdminAuthenticationForm
 
 urlpatterns = [
     path("", views.home, name="home"),
+    # The staff agenda and day sheets, inside the admin (its login, its look).
+    path("admin/agenda/", include("workspace.urls")),
     path("admin/", admin.site.urls),
     # Django's auth views with the portal's templates; the login is throttled.
     path("accounts/login/", LoginView.as_view(), name="login"),

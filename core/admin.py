@@ -7,11 +7,12 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from core.large_tables import DistinctValuesFilter, LargeTableAdminMixin
 from core.models import AuditEntry
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(LargeTableAdminMixin, admin.ModelAdmin):
     """Who changed what, when: written by the services, never edited by anyone."""
 
     list_display = (
@@ -22,11 +23,10 @@ class AuditEntryAdmin(admin.ModelAdmin):
         "to_status",
         "actor_label",
     )
-    list_filter = ("action", "content_type", "created_at")
+    list_filter = (("action", DistinctValuesFilter), "content_type", "created_at")
     search_fields = ("target_repr", "actor_label", "action")
     date_hierarchy = "created_at"
     list_select_related = ("content_type", "actor")
-    show_full_result_count = False
     fields = (
         "created_at",
         "content_type",

@@ -30,7 +30,7 @@ from typing import Any
 from django.contrib import admin
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db import connections
-from django.db.models import Max, Min, Model, Q, QuerySet
+from django.db.models import BooleanField, Expression, F, Max, Min, Model, Q, QuerySet, Subquery
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.text import smart_split, unescape_string_literal
@@ -53,9 +53,10 @@ def planner_estimate(queryset: QuerySet) -> int | None:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
-def bounded_count(queryset: QuerySet, limit: int = COUNT_LIMIT) -> tuple[int, bool]:
-    """(count, exact): exact up to ``limit`` rows, reading at most ``limit + 1`` of them;
-    beyond, the planner's estimate (never less than ``limit + 1``)."""
+def bounded_count(queryset: QuerySet, limit: int | None = None) -> tuple[int, bool]:
+    """(count, exact): exact up to ``limit`` rows (``COUNT_LIMIT``), reading at most
+    ``limit + 1`` of them; beyond, the planner's estimate (never less than ``limit + 1``)."""
+    limit = COUNT_LIMIT if limit is None else limit
     counted = queryset.order_by().values("pk")[: limit + 1].count()
     if counted <= limit:
         return counted, True
@@ -65,16 +66,18 @@ def bounded_count(queryset: QuerySet, limit: int = COUNT_LIMIT) -> tuple[int, bo
     return max(estimate, limit + 1), False
 
 
-def page_rows(queryset: QuerySet, bottom: int, top: int) -> list[Any]:
-    """The rows ``bottom:top`` of ``queryset`` in its order. Deep pages take the ids
-    first, so the rows skipped are index entries, not rows built with annotations."""
+def deep_slice(queryset: QuerySet, bottom: int, top: int) -> QuerySet:
+    """``queryset[bottom:top]``, where a deep page selects its ids in a subquery first:
+    the rows ``OFFSET`` skips are then index entries (an index-only scan of the
+    ordering's index), not rows built with their annotations and thrown away. One query;
+    plain rows (``values()``) or instances alike."""
     if bottom < DEEP_OFFSET:
-        return list(queryset[bottom:top])
-    ids = list(queryset.values_list("pk", flat=True)[bottom:top])
-    if not ids:
-        return []
-    by_id = {row.pk: row for row in queryset.order_by().filter(pk__in=ids)}
-    return [by_id[pk] for pk in ids if pk in by_id]
+        return queryset[bottom:top]
+    return queryset.filter(pk__in=queryset.values("pk")[bottom:top])
+
+
+def page_rows(queryset: QuerySet, bottom: int, top: int) -> list[Any]:
+    return list(deep_slice(queryset, bottom, top))
 
 
 class LargeTablePaginator(Paginator):
@@ -103,6 +106,13 @@ class LargeTablePaginator(Paginator):
             raise EmptyPage("That page contains no results")
         return self._get_page(rows, number, self)
 
+    def get_page(self, number: Any) -> Page:
+        try:
+            return super().get_page(number)
+        except EmptyPage:
+            # Past the end that an estimated count promised: the first page.
+            return self.page(1)
+
     def validate_number(self, number: Any) -> int:
         try:
             if isinstance(number, float) and not number.is_integer():
@@ -128,18 +138,90 @@ def _lookup(field: str) -> str:
     return field + "__icontains"
 
 
+class InArray(Expression):
+    """``column = ANY(ARRAY(subquery))`` on PostgreSQL, ``column IN (subquery)`` elsewhere.
+
+    The subquery runs once, before the scan (an InitPlan), and the condition is then an
+    index condition like any ``= ANY(array)``: ORed with other indexable conditions it
+    joins their BitmapOr, or it filters a walk of the ordering's index by hash. An
+    ``IN (subquery)`` under an OR can be neither (a SubPlan run per row or hashed, never
+    an index condition)."""
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, column: str, subquery: QuerySet) -> None:
+        super().__init__()
+        self.column = F(column)
+        self.subquery = Subquery(subquery)
+
+    def get_source_expressions(self) -> list[Any]:
+        return [self.column, self.subquery]
+
+    def set_source_expressions(self, exprs: list[Any]) -> None:
+        self.column, self.subquery = exprs
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        column, column_params = compiler.compile(self.column)
+        subquery, subquery_params = compiler.compile(self.subquery)
+        return f"{column} IN {subquery}", [*column_params, *subquery_params]
+
+    def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        column, column_params = compiler.compile(self.column)
+        subquery, subquery_params = compiler.compile(self.subquery)
+        return f"{column} = ANY(ARRAY{subquery})", [*column_params, *subquery_params]
+
+
+# A related model's matching rows are resolved to a list of ids first, up to this many:
+# the planner then knows the values (an ``= ANY($1)`` from a subquery it must guess,
+# and it guesses a large share of the table, which turns a search for one e-mail address
+# into a scan of every booking).
+RESOLVE_LIMIT = 1000
+
+
+def _field_condition(model: type[Model], lookup: str, bit: str) -> Any:
+    """One searched field as a condition on ``model``'s own rows, never a join: its own
+    column as is (same-table conditions share a BitmapOr); a related model's column as
+    the ids of the matching related rows (a list when there are few, else ``InArray``)."""
+    head, _, rest = lookup.partition("__")
+    field = model._meta.get_field(head)
+    if not field.is_relation or rest in ("icontains", "iexact", "istartswith"):
+        return Q(**{lookup: bit})
+    related_model = field.related_model
+    matching = related_model._default_manager.filter(
+        _field_condition(related_model, rest, bit)
+    ).order_by()
+    if field.many_to_one or (field.one_to_one and field.concrete):
+        ids = list(matching.values_list("pk", flat=True)[: RESOLVE_LIMIT + 1])
+        if len(ids) <= RESOLVE_LIMIT:
+            return Q(**{f"{field.attname}__in": ids})
+        return InArray(field.attname, matching.values("pk"))
+    # A reverse relation (the items of a booking): the rows the matching ones point to.
+    return InArray("pk", matching.values(field.field.attname))
+
+
+def related_in(attname: str, related: QuerySet, limit: int = 20_000) -> Any:
+    """``attname IN related``, shaped by how many rows ``related`` has: a few thousand
+    as ``InArray`` (read them first from their own index, then the rows that point to
+    them), many as a plain semi-join (walking the list's order finds them soon)."""
+    ids = related.order_by().values("pk")
+    if ids[: limit + 1].count() <= limit:
+        return InArray(attname, ids)
+    return Q(**{f"{attname}__in": ids})
+
+
 def search_filter(model: type[Model], search_fields: Any, term: str) -> Q:
     """Every word of ``term`` found in one of ``search_fields`` (Django's admin
-    semantics), each field as its own ``pk IN (...)`` subquery, united per word."""
-    lookups = [_lookup(str(field)) for field in search_fields]
-    manager = model._default_manager
+    semantics): per word, an OR of one condition per field (``_field_condition``),
+    which never joins a related table, so a row is never repeated."""
     condition = Q()
     for bit in smart_split(term):
         if bit.startswith(('"', "'")) and bit[0] == bit[-1]:
             bit = unescape_string_literal(bit)
-        queries = [manager.filter(**{lookup: bit}).order_by().values("pk") for lookup in lookups]
-        first, *rest = queries
-        condition &= Q(pk__in=first.union(*rest) if rest else first)
+        word = Q()
+        for path in search_fields:
+            word |= Q(_field_condition(model, _lookup(str(path)), bit))
+        condition &= word
     return condition
 
 
@@ -172,17 +254,28 @@ def _next(kind: str, start: date) -> date:
 
 class ProbedDatesMixin:
     """``dates()`` / ``datetimes()`` for the admin's date drill-down, answered by one
-    query of ``EXISTS`` probes (one per year, month or day in the range) instead of a
-    ``DISTINCT`` over every row of the list. Mixed into the changelist's queryset."""
+    query of probes (one per year, month or day in the range) instead of a ``DISTINCT``
+    over every row of the list. Mixed into the changelist's queryset.
+
+    ``_dates_base``, when set, is what the probes ask instead of the list itself: for a
+    filtered list, the whole table within the drill-down's period. A filter the index
+    cannot answer (``EXISTS`` over the items) would make each probe walk the table
+    until a row qualifies; the links then show every period that has rows at all."""
+
+    _dates_base: QuerySet | None = None
+
+    def _clone(self) -> Any:
+        clone = super()._clone()  # type: ignore[misc]
+        clone._dates_base = self._dates_base
+        return clone
 
     def _probed(self, field_name: str, kind: str, aware: bool) -> list[Any]:
-        qs: QuerySet = self  # type: ignore[assignment]
+        qs: QuerySet = self._dates_base if self._dates_base is not None else self  # type: ignore[assignment]
         if kind not in ("year", "month", "day"):
             return list(getattr(super(), "datetimes" if aware else "dates")(field_name, kind))
-        bounds = qs.aggregate(first=Min(field_name), last=Max(field_name))
-        if bounds["first"] is None:
+        first, last = _first_and_last(qs, field_name)
+        if first is None:
             return []
-        first, last = bounds["first"], bounds["last"]
         if aware:
             first, last = timezone.localtime(first), timezone.localtime(last)
         # Months and days are asked once the drill-down has filtered the list to one
@@ -198,8 +291,19 @@ class ProbedDatesMixin:
             qs.filter(**{f"{field_name}__gte": edge(s), f"{field_name}__lt": edge(_next(kind, s))})
             for s in starts
         ]
-        found = _exists_each(qs, probes)
+        found = _exists_each(qs, probes, field_name)
         return [edge(s) for s, hit in zip(starts, found, strict=True) if hit]
+
+    def aggregate(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """The drill-down's ``aggregate(first=Min(f), last=Max(f))`` as the first and the
+        last row in ``f``'s order (two index probes; an aggregate over a filtered list
+        reads every row it keeps). Any other aggregate as usual."""
+        field = _min_max_field(args, kwargs)
+        if field is None:
+            return super().aggregate(*args, **kwargs)  # type: ignore[misc, no-any-return]
+        base = self._dates_base if self._dates_base is not None else self
+        first, last = _first_and_last(base, field)  # type: ignore[arg-type]
+        return {name: first if isinstance(agg, Min) else last for name, agg in kwargs.items()}
 
     def datetimes(self, field_name: str, kind: str, order: str = "ASC", tzinfo: Any = None) -> Any:
         return self._probed(field_name, kind, aware=True)
@@ -208,14 +312,42 @@ class ProbedDatesMixin:
         return self._probed(field_name, kind, aware=False)
 
 
-def _exists_each(base: QuerySet, probes: list[QuerySet]) -> list[bool]:
+def _min_max_field(args: Any, kwargs: dict[str, Any]) -> str | None:
+    """The field when the aggregates asked are only MIN and MAX of one plain field."""
+    if args or not kwargs:
+        return None
+    fields = set()
+    for agg in kwargs.values():
+        sources = [e for e in agg.get_source_expressions() if e is not None]
+        if type(agg) not in (Min, Max) or agg.filter is not None or len(sources) != 1:
+            return None
+        source = sources[0]
+        name = getattr(source, "name", None)
+        if not isinstance(name, str) or "__" in name:
+            return None
+        fields.add(name)
+    return fields.pop() if len(fields) == 1 else None
+
+
+def _first_and_last(queryset: QuerySet, field: str) -> tuple[Any, Any]:
+    ordered = queryset.filter(**{f"{field}__isnull": False}).values_list(field, flat=True)
+    first = ordered.order_by(field).first()
+    if first is None:
+        return None, None
+    return first, ordered.order_by(f"-{field}").first()
+
+
+def _exists_each(base: QuerySet, probes: list[QuerySet], field: str) -> list[bool]:
     """For each queryset, whether it has a row: all in one round trip."""
     if not probes:
         return []
     parts, params = [], []
     for probe in probes:
-        sql, p = probe.order_by().values("pk")[:1].query.sql_with_params()
-        parts.append(f"EXISTS ({sql})")
+        # The first row in the field's order, as a scalar subquery: the planner walks the
+        # field's index from the period's start. (EXISTS drops the ORDER BY and plans
+        # for any first row: a sequential scan that may read most of the table.)
+        sql, p = probe.order_by(field).values("pk")[:1].query.sql_with_params()
+        parts.append(f"({sql}) IS NOT NULL")
         params.extend(p)
     with connections[base.db].cursor() as cursor:
         cursor.execute("SELECT " + ", ".join(parts), params)
@@ -225,17 +357,39 @@ def _exists_each(base: QuerySet, probes: list[QuerySet]) -> list[bool]:
 _PROBED_CLASSES: dict[type, type] = {}
 
 
-def with_probed_dates(queryset: QuerySet) -> QuerySet:
+def with_probed_dates(queryset: QuerySet, dates_base: QuerySet | None = None) -> QuerySet:
     """The same queryset, whose ``dates()`` and ``datetimes()`` probe (see above)."""
     base = type(queryset)
-    if issubclass(base, ProbedDatesMixin):
-        return queryset
-    cls = _PROBED_CLASSES.get(base)
-    if cls is None:
-        cls = _PROBED_CLASSES[base] = type(f"Probed{base.__name__}", (ProbedDatesMixin, base), {})
+    cls = base
+    if not issubclass(base, ProbedDatesMixin):
+        cls = _PROBED_CLASSES.get(base)
+        if cls is None:
+            name = f"Probed{base.__name__}"
+            cls = _PROBED_CLASSES[base] = type(name, (ProbedDatesMixin, base), {})
     clone = queryset._chain()
     clone.__class__ = cls
+    clone._dates_base = dates_base
     return clone
+
+
+_NOT_FILTERS = {"o", "p", "q", "e", "_changelist_filters", "_to_field", "_popup", "_facets"}
+
+
+def _dates_base(changelist: Any, request: HttpRequest) -> QuerySet | None:
+    """For a filtered or searched list, the whole table within the drill-down's period
+    (see ``ProbedDatesMixin``); None for a list filtered by the period alone."""
+    field = changelist.date_hierarchy
+    if not field:
+        return None
+    parts = {f"{field}__{p}" for p in ("year", "month", "day")}
+    if not any(k not in _NOT_FILTERS and k not in parts for k in request.GET):
+        return None
+    period = {}
+    for key in parts:
+        value = request.GET.get(key, "")
+        if value.isdigit():
+            period[key] = int(value)
+    return changelist.root_queryset.filter(**period)
 
 
 # --- filter choices ---------------------------------------------------------------------
@@ -306,8 +460,16 @@ class LargeTableAdminMixin:
         base = super().get_changelist(request, **kwargs)  # type: ignore[misc]
 
         class LargeTableChangeList(base):  # type: ignore[misc, valid-type]
+            def __init__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+                super().__init__(request, *args, **kwargs)
+                if self.query:
+                    # No drill-down by date within search results: it would run the
+                    # search three more times for a few links.
+                    self.date_hierarchy = None
+
             def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> Any:
-                return with_probed_dates(super().get_queryset(request, exclude_parameters))
+                queryset = super().get_queryset(request, exclude_parameters)
+                return with_probed_dates(queryset, _dates_base(self, request))
 
         return LargeTableChangeList
 

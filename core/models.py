@@ -114,7 +114,11 @@ class AuditEntry(models.Model):
             models.Index(
                 fields=["content_type", "object_id", "created_at"],
                 name="notificatio_content_ed493f_idx",
-            )
+            ),
+            # The changelist's order, and each of its filters in that order.
+            models.Index(fields=["created_at", "id"], name="audit_created_id"),
+            models.Index(fields=["action", "created_at", "id"], name="audit_action_created"),
+            models.Index(fields=["content_type", "created_at", "id"], name="audit_type_created"),
         ]
 
     def __str__(self) -> str:

@@ -16,6 +16,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from core.admin_kit import ReadOnlyInlineMixin
+from core.attention import AttentionFilter
+from core.large_tables import DistinctValuesFilter, LargeTableAdminMixin
 from notifications.admin_inlines import STATUS_TONES
 from notifications.models import DeliveryAttempt, Notification
 from notifications.services import (
@@ -34,7 +36,7 @@ class DeliveryAttemptInline(ReadOnlyInlineMixin, admin.TabularInline):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(LargeTableAdminMixin, admin.ModelAdmin):
     list_display = (
         "created_at",
         "kind",
@@ -48,12 +50,18 @@ class NotificationAdmin(admin.ModelAdmin):
         "next_attempt_at",
         "sent_at",
     )
-    list_filter = ("status", "possible_duplicate", "channel", "kind", "created_at")
+    list_filter = (
+        AttentionFilter,
+        "status",
+        "possible_duplicate",
+        "channel",
+        ("kind", DistinctValuesFilter),
+        "created_at",
+    )
     search_fields = ("recipient", "recipient_name", "=reference", "=provider_message_id")
     date_hierarchy = "created_at"
     list_select_related = ("content_type",)
     list_per_page = 50
-    show_full_result_count = False  # COUNT(*) over a large outbox on every page
     actions = ("retry", "cancel", "send_again", "mark_delivered")
     inlines = (DeliveryAttemptInline,)
     fieldsets = (

@@ -112,6 +112,13 @@ class Notification(models.Model):
         indexes = [
             models.Index(fields=["content_type", "object_id"]),
             models.Index(fields=["status", "next_attempt_at"]),
+            # The changelist's order, and each of its filters in that order.
+            models.Index(fields=["created_at", "id"], name="notification_created_id"),
+            models.Index(fields=["status", "created_at", "id"], name="notification_status_created"),
+            models.Index(fields=["kind", "created_at", "id"], name="notification_kind_created"),
+            models.Index(
+                fields=["channel", "created_at", "id"], name="notification_channel_created"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -10,12 +10,23 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import Count, DecimalField, F, QuerySet, Sum, Value
+from django.db.models import (
+    Count,
+    DecimalField,
+    F,
+    IntegerField,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils import timezone
 
 from bookings.admin import money, nowrap
+from bookings.admin_dates import ServiceDatesMixin
 from bookings.admin_forms import ServiceModelForm
 from bookings.models import MONEY, ZERO
 from core.admin_kit import (
@@ -31,6 +42,8 @@ from core.admin_kit import (
     save_through_services,
     service_errors,
 )
+from core.attention import AttentionFilter
+from core.large_tables import LargeTableAdminMixin
 from notifications.admin_inlines import NotificationInline
 from offers import services
 from offers.models import Offer, OfferLine
@@ -143,7 +156,7 @@ def _offer_in(*statuses: str) -> Any:
 
 
 @admin.register(Offer)
-class OfferAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class OfferAdmin(ServiceDatesMixin, LargeTableAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
     form = ServiceModelForm
     stay_after_add = True
     transitions = (
@@ -189,6 +202,7 @@ class OfferAdmin(ServiceAdminMixin, admin.ModelAdmin):
         "client",
         "broker",
         "status_badge",
+        "service_dates",
         "valid_until",
         "line_count",
         "total",
@@ -198,6 +212,7 @@ class OfferAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_display_links = ("reference_code", "client")
     list_select_related = ("broker", "booking")
     list_filter = (
+        AttentionFilter,
         "status",
         ValidityFilter,
         ("broker", admin.RelatedFieldListFilter),
@@ -218,6 +233,7 @@ class OfferAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_per_page = 100
     autocomplete_fields = ("broker",)
     view_on_site = False
+    service_parent = "offer"
     inlines = (OfferLineInline, AuditEntryInline, NotificationInline)
     readonly_fields = (
         "reference",
@@ -232,16 +248,29 @@ class OfferAdmin(ServiceAdminMixin, admin.ModelAdmin):
         "decline_reason",
     )
 
+    def service_rows(self) -> QuerySet:
+        return OfferLine.objects.all()
+
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        total = Coalesce(
-            Sum(F("lines__quantity") * F("lines__unit_price"), output_field=DecimalField(**MONEY)),
-            Value(ZERO),
-            output_field=DecimalField(**MONEY),
-        )
+        # Correlated subqueries: computed for the rows a page shows, not summed over
+        # every offer before LIMIT (see bookings.models.live_items_figure).
+        money_field = DecimalField(**MONEY)
+        lines = OfferLine.objects.filter(offer=OuterRef("pk")).order_by().values("offer")
+
+        def per_offer(value: Any, output: Any, default: Any) -> Coalesce:
+            rows = lines.annotate(value=value).values("value")
+            return Coalesce(
+                Subquery(rows, output_field=output), Value(default), output_field=output
+            )
+
+        total = Sum(F("quantity") * F("unit_price"), output_field=money_field)
         return (
             super()
             .get_queryset(request)
-            .annotate(total_sell=total, line_total_count=Count("lines"))
+            .annotate(
+                total_sell=per_offer(total, money_field, ZERO),
+                line_total_count=per_offer(Count("pk"), IntegerField(), 0),
+            )
         )
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
@@ -299,11 +328,13 @@ class OfferAdmin(ServiceAdminMixin, admin.ModelAdmin):
     def client(self, offer: Offer) -> str:
         return offer.customer_name or "—"
 
-    @admin.display(description="lines", ordering="line_total_count")
+    # Neither the line count nor the total is sortable: ordering by a subquery computes
+    # it for every offer before the first page.
+    @admin.display(description="lines")
     def line_count(self, offer: Offer) -> int:
         return offer.line_total_count  # type: ignore[attr-defined]
 
-    @admin.display(description="total", ordering="total_sell")
+    @admin.display(description="total")
     def total(self, offer: Offer) -> str:
         return money(offer.total_sell, offer.currency)  # type: ignore[attr-defined]
 
@@ -344,7 +375,7 @@ def save_line_rows(request: HttpRequest, formset: Any) -> None:
 
 
 @admin.register(OfferLine)
-class OfferLineAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class OfferLineAdmin(LargeTableAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
     form = ServiceModelForm
     list_display = (
         "description",

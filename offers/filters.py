@@ -9,7 +9,7 @@ from offers.models import Offer
 
 
 class OfferFilter(StaffOnlyFiltersMixin, django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=Offer.Status.choices)
+    status = django_filters.MultipleChoiceFilter(choices=Offer.Status.choices, distinct=False)
     broker = django_filters.NumberFilter(field_name="broker_id")
     vendor = django_filters.NumberFilter(
         field_name="lines__proposed_vendor_id",

@@ -61,6 +61,11 @@ class Offer(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["created_at", "id"], name="offer_created_id"),
+            models.Index(fields=["status", "created_at", "id"], name="offer_status_created"),
+            models.Index(fields=["broker", "created_at", "id"], name="offer_broker_created"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(currency__in=CURRENCIES), name="offer_currency_iso4217"
@@ -93,6 +98,7 @@ class OfferLine(models.Model):
 
     class Meta:
         ordering = ["start", "id"]
+        indexes = [models.Index(fields=["start", "id"], name="offerline_start_id")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(end__gte=F("start")),

@@ -3,6 +3,9 @@
 A paging value that is not a whole number in range is a 400 naming what is accepted,
 never silently replaced by a default.
 
+``count`` is exact up to 10,000 objects; above that it is PostgreSQL's estimate, so a
+list of millions is never counted row by row (``core.large_tables``).
+
 ``SyncPagination`` adds a cursor mode for clients that walk a whole list (a sync):
 ``?cursor=`` (empty to start) orders by ``(updated_at, id)`` and pages by keyset,
 so the millionth row costs what the first does (no deep OFFSET) and a row changed
@@ -24,11 +27,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+from core.large_tables import LargeTablePaginator
+
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 
 
 class ApiPagination(PageNumberPagination):
+    django_paginator_class = LargeTablePaginator
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100

@@ -31,7 +31,7 @@ class Migration(migrations.Migration):
         ("contenttypes", "0002_remove_content_type_name"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
         ("core", "0001_initial"),
-        ("notifications", "0002_claim_token_max_attempts"),
+        ("notifications", "0005_large_table_indexes"),
     ]
 
     operations = [
@@ -57,7 +57,12 @@ class Migration(migrations.Migration):
                         "verbose_name_plural": "audit entries",
                         "db_table": "notifications_auditentry",
                         "ordering": ["-created_at", "-id"],
-                        "indexes": [models.Index(fields=["content_type", "object_id", "created_at"], name="notificatio_content_ed493f_idx")],
+                        "indexes": [
+                            models.Index(fields=["content_type", "object_id", "created_at"], name="notificatio_content_ed493f_idx"),
+                            models.Index(fields=["created_at", "id"], name="audit_created_id"),
+                            models.Index(fields=["action", "created_at", "id"], name="audit_action_created"),
+                            models.Index(fields=["content_type", "created_at", "id"], name="audit_type_created"),
+                        ],
                     },
                 ),
             ],

@@ -68,9 +68,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class WebhookReceiver:
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.state = ReceiverState()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
         self.server.daemon_threads = True
         self.server.state = self.state  # type: ignore[attr-defined]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

@@ -332,3 +332,68 @@ def test_the_api_docs_page_documents_the_signature(client: Any) -> None:
     description = SchemaGenerator().get_schema(request=None, public=True)["info"]["description"]
     for words in ("Webhook-Signature", "Webhook-Timestamp", "HMAC-SHA256", "compare_digest"):
         assert words in description
+
+
+def test_a_receiver_down_for_an_hour_misses_nothing(
+    broker_client: Any,
+    broker: Any,
+    settings: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """Down: every attempt is refused at connect and retried. Back an hour later at the
+    same address: the retries deliver each event once, and the feed has them all."""
+    settings.WEBHOOK_RETRY_DELAY = 0
+    down = WebhookReceiver().start()
+    url, port = down.url, down.server.server_address[1]
+    down.stop()  # nothing listens there now
+    hook = broker_client.post(
+        "/api/v1/webhooks/", {"url": url, "event_types": ["booking.approved"]}, format="json"
+    ).json()
+    references = [_approve(broker, django_capture_on_commit_callbacks)[0].reference for _ in "abc"]
+    deliveries = WebhookDelivery.objects.filter(endpoint_id=hook["id"])
+    assert [d.status for d in deliveries] == ["pending"] * 3
+    assert all("Could not connect" in d.last_error for d in deliveries)
+    WebhookEndpoint.objects.filter(pk=hook["id"]).update(
+        failing_since=timezone.now() - timedelta(hours=1)
+    )
+    back = WebhookReceiver(port=port).start()
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            assert tasks.sweep()["due"] == 3
+        received = back.wait_for(3)
+    finally:
+        back.stop()
+    sent = {json.loads(r.body)["object"]["id"] for r in received}
+    assert sent == set(references) and len(received) == 3
+    assert set(deliveries.values_list("status", flat=True)) == {"delivered"}
+    assert WebhookEndpoint.objects.get(pk=hook["id"]).failing_since is None
+    feed = broker_client.get("/api/v1/events/", {"types": "booking.approved"}).json()
+    assert {e["object"]["id"] for e in feed["results"]} == set(references)
+    assert {e["id"] for e in feed["results"]} == {r.headers["Webhook-Event-Id"] for r in received}
+
+
+def test_the_admin_shows_events_endpoints_and_the_delivery_log(
+    hook: dict[str, Any],
+    receiver: WebhookReceiver,
+    broker: Any,
+    superuser: Any,
+    client: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    _approve(broker, django_capture_on_commit_callbacks)
+    delivery = _delivery(hook)
+    client.force_login(superuser)
+    for path in (
+        "/admin/events/event/",
+        "/admin/events/webhookendpoint/",
+        f"/admin/events/webhookendpoint/{hook['id']}/change/",
+        "/admin/events/webhookdelivery/",
+    ):
+        assert client.get(path).status_code == 200, path
+    page = client.get(f"/admin/events/webhookdelivery/{delivery.pk}/change/").content.decode()
+    assert str(delivery.event.id) in page and "booking.approved" in page
+    assert "{&quot;ok&quot;: true}" in page or '{"ok": true}' in page
+    assert (
+        hook["secret"]
+        not in client.get(f"/admin/events/webhookendpoint/{hook['id']}/change/").content.decode()
+    )
