@@ -28,7 +28,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from bookings.models import Booking, BookingItem
-from bookings_site import large_tables
+from core import large_tables
 from core.domain import SYSTEM
 from core.models import AuditEntry
 from notifications.models import Notification
