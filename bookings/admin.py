@@ -31,6 +31,7 @@ from bookings.admin_dates import ServiceDatesMixin
 from bookings.admin_forms import AssignVendorForm, ConfirmForm, ServiceModelForm
 from bookings.models import Booking, BookingItem, live_items_figure
 from bookings.selectors import booking_totals
+from bookings.states import BOOKING, ITEM
 from bookings_site.large_tables import (
     DistinctValuesFilter,
     InArray,
@@ -56,6 +57,7 @@ from partners.admin_forms import (
     service_errors,
 )
 from partners.models import Vendor
+from partners.state_machine import Machine
 
 S = Booking.Status
 V = BookingItem.VendorStatus
@@ -217,30 +219,18 @@ class LiveFilter(admin.SimpleListFilter):
 # --- item transitions (shared by the item admin and the booking page's item rows) ----
 
 
-def _item_can_assign(item: BookingItem) -> bool:
-    return (
-        item.is_live
-        and item.booking.status in EDITABLE
-        and item.vendor_status in (V.UNASSIGNED, V.DECLINED, V.PENDING, V.ACCEPTED)
-    )
+class TableTransitionsMixin:
+    """Buttons only for the moves the state table lets this staff user make now.
 
+    Each ``Transition``'s name is the table's verb; the service checks the same row.
+    """
 
-def _item_in(*statuses: str) -> Any:
-    def check(item: BookingItem) -> bool:
-        return item.is_live and item.booking.status in EDITABLE and item.vendor_status in statuses
+    machine: Machine
 
-    return check
-
-
-def _item_can_cancel(item: BookingItem) -> bool:
-    return item.is_live and item.booking.status in OPEN
-
-
-def _item_can_remove(item: BookingItem) -> bool:
-    return item.booking.status in (S.DRAFT, S.PENDING_APPROVAL) and item.vendor_status in (
-        V.UNASSIGNED,
-        V.DECLINED,
-    )
+    def transition_buttons(self, request: HttpRequest, obj: Any) -> list[dict[str, Any]]:
+        actor = admin_actor(request)
+        buttons = super().transition_buttons(request, obj)  # type: ignore[misc]
+        return [b for b in buttons if self.machine.can(b["name"], obj, actor)]
 
 
 ITEM_TRANSITIONS = (
@@ -250,14 +240,12 @@ ITEM_TRANSITIONS = (
         calling(services.item_assign_vendor, "item"),
         done="Vendor asked",
         form=AssignVendorForm,
-        when=_item_can_assign,
     ),
     Transition(
         "accept",
         "Mark accepted",
         calling(services.item_accept, "item"),
         done="Marked accepted on the vendor's behalf",
-        when=_item_in(V.PENDING),
         help="Record that the vendor accepted (for a vendor who answered by phone or mail).",
     ),
     Transition(
@@ -266,7 +254,6 @@ ITEM_TRANSITIONS = (
         calling(services.item_decline, "item"),
         done="Marked declined on the vendor's behalf",
         form=ReasonForm,
-        when=_item_in(V.PENDING),
         help="Record that the vendor declined; the item is then ready for another vendor.",
     ),
     Transition(
@@ -275,7 +262,6 @@ ITEM_TRANSITIONS = (
         calling(services.item_confirm, "item"),
         done="Marked confirmed on the vendor's behalf",
         form=ConfirmForm,
-        when=_item_in(V.ACCEPTED),
         help="Record the vendor's confirmation. An approved booking whose items are all "
         "confirmed confirms itself.",
     ),
@@ -285,7 +271,6 @@ ITEM_TRANSITIONS = (
         calling(services.item_cancel, "item"),
         done="Cancelled",
         form=OptionalReasonForm,
-        when=_item_can_cancel,
         danger=True,
         help="The item stops counting in the totals; a vendor who was asked is told it "
         "is withdrawn.",
@@ -296,7 +281,6 @@ ITEM_TRANSITIONS = (
         calling(services.item_remove, "item"),
         done="Removed",
         permission="delete",
-        when=_item_can_remove,
         danger=True,
         help="Deletes an item no vendor was told about, from a booking not yet approved.",
     ),
@@ -418,16 +402,16 @@ class BookingHistoryInline(AuditEntryInline):
 # --- bookings -----------------------------------------------------------------------
 
 
-def _booking_in(*statuses: str) -> Any:
-    def check(booking: Booking) -> bool:
-        return booking.status in statuses
-
-    return check
-
-
 @admin.register(Booking)
-class BookingAdmin(ServiceDatesMixin, LargeTableAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
+class BookingAdmin(
+    TableTransitionsMixin,
+    ServiceDatesMixin,
+    LargeTableAdminMixin,
+    ServiceAdminMixin,
+    admin.ModelAdmin,
+):
     form = ServiceModelForm
+    machine = BOOKING
     stay_after_add = True
     transitions = (
         Transition(
@@ -435,7 +419,6 @@ class BookingAdmin(ServiceDatesMixin, LargeTableAdminMixin, ServiceAdminMixin, a
             "Submit for approval",
             calling(services.booking_submit, "booking"),
             done="Submitted for approval",
-            when=_booking_in(S.DRAFT),
         ),
         Transition(
             "approve",
@@ -443,7 +426,6 @@ class BookingAdmin(ServiceDatesMixin, LargeTableAdminMixin, ServiceAdminMixin, a
             calling(services.booking_approve, "booking"),
             done="Approved",
             permission="approve",
-            when=_booking_in(S.PENDING_APPROVAL),
         ),
         Transition(
             "cancel",
@@ -451,7 +433,6 @@ class BookingAdmin(ServiceDatesMixin, LargeTableAdminMixin, ServiceAdminMixin, a
             calling(services.booking_cancel, "booking"),
             done="Cancelled",
             form=ReasonForm,
-            when=_booking_in(*services.OPEN_STATUSES),
             danger=True,
             help="The broker or customer and every vendor already asked are told.",
         ),
@@ -460,7 +441,6 @@ class BookingAdmin(ServiceDatesMixin, LargeTableAdminMixin, ServiceAdminMixin, a
             "Mark completed",
             calling(services.booking_complete, "booking"),
             done="Completed",
-            when=_booking_in(S.CONFIRMED),
         ),
     )
     list_display = (
@@ -695,8 +675,11 @@ def save_item_rows(request: HttpRequest, formset: Any) -> None:
 
 
 @admin.register(BookingItem)
-class BookingItemAdmin(LargeTableAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
+class BookingItemAdmin(
+    TableTransitionsMixin, LargeTableAdminMixin, ServiceAdminMixin, admin.ModelAdmin
+):
     form = ServiceModelForm
+    machine = ITEM
     transitions = ITEM_TRANSITIONS
     list_display = (
         "description",

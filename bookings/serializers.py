@@ -244,10 +244,12 @@ def schema_serializer(
     component: str,
     shapes: dict[str, type[serializers.Serializer]],
     nested: dict[str, serializers.Field] | None = None,
+    extra: dict[str, serializers.Field] | None = None,
 ) -> type[serializers.Serializer]:
     """For the OpenAPI schema only, never to render: every field of ``shapes`` (the
     per-caller serializers); a field not every kind of caller gets is optional, so a
-    broker's response (no costs) matches the same schema as staff's."""
+    broker's response (no costs) matches the same schema as staff's. ``extra`` are
+    fields the views add (``actions``)."""
     nested = nested or {}
     field_sets = {kind: shape().fields for kind, shape in shapes.items()}
     common = set.intersection(*(set(fields) for fields in field_sets.values()))
@@ -268,6 +270,7 @@ def schema_serializer(
                 help_text = f"{kwargs['help_text']} {note}" if kwargs.get("help_text") else note
                 kwargs.update(read_only=False, required=False, help_text=help_text)
             attrs[name] = type(field)(*field._args, **kwargs)
+    attrs.update(extra or {})
     schema_class = type(f"{component}Schema", (serializers.Serializer,), attrs)
     return extend_schema_serializer(component_name=component)(schema_class)
 
@@ -275,7 +278,27 @@ def schema_serializer(
 TotalsSchema = schema_serializer(
     "Totals", {STAFF: TotalsSerializer, BROKER: BrokerTotalsSerializer}
 )
-ItemSchema = schema_serializer("BookingItem", ITEM_SERIALIZERS)
+
+
+def actions_field(what: str, *, required: bool = True) -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.CharField(),
+        # Read-only fields are required in a response schema; an optional one is not.
+        **({"read_only": True} if required else {"required": False}),
+        help_text=f"The moves the caller may make on this {what} now (its state and the "
+        "caller's role allow them), each the name of its POST action or `change`. A rule "
+        "on the contents (an unpriced item, a lapsed validity) may still refuse one, "
+        "with a 409 that says why.",
+    )
+
+
+ItemSchema = schema_serializer(
+    "BookingItem",
+    ITEM_SERIALIZERS,
+    extra={
+        "actions": actions_field("item (not given for items nested in a booking)", required=False)
+    },
+)
 BookingSchema = schema_serializer(
     "Booking",
     BOOKING_SERIALIZERS,
@@ -283,6 +306,7 @@ BookingSchema = schema_serializer(
         "items": ItemSchema(many=True, read_only=True),
         "totals": TotalsSchema(read_only=True),
     },
+    extra={"actions": actions_field("booking")},
 )
 
 

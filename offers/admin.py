@@ -25,7 +25,7 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils import timezone
 
-from bookings.admin import money, nowrap
+from bookings.admin import TableTransitionsMixin, money, nowrap
 from bookings.admin_dates import ServiceDatesMixin
 from bookings.admin_forms import ServiceModelForm
 from bookings.models import MONEY, ZERO
@@ -34,6 +34,7 @@ from core.attention import AttentionFilter
 from notifications.admin_inlines import AuditEntryInline, NotificationInline
 from offers import services
 from offers.models import Offer, OfferLine
+from offers.states import OFFER
 from partners.admin import change_link
 from partners.admin_forms import (
     OptionalReasonForm,
@@ -147,16 +148,16 @@ class OfferLineInline(admin.TabularInline):
         return money(line.total_price, line.offer.currency) if line.pk else ""
 
 
-def _offer_in(*statuses: str) -> Any:
-    def check(offer: Offer) -> bool:
-        return offer.status in statuses
-
-    return check
-
-
 @admin.register(Offer)
-class OfferAdmin(ServiceDatesMixin, LargeTableAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
+class OfferAdmin(
+    TableTransitionsMixin,
+    ServiceDatesMixin,
+    LargeTableAdminMixin,
+    ServiceAdminMixin,
+    admin.ModelAdmin,
+):
     form = ServiceModelForm
+    machine = OFFER
     stay_after_add = True
     transitions = (
         Transition(
@@ -164,7 +165,6 @@ class OfferAdmin(ServiceDatesMixin, LargeTableAdminMixin, ServiceAdminMixin, adm
             "Send",
             calling(services.offer_send, "offer"),
             done="Sent",
-            when=_offer_in(S.DRAFT),
             help="The broker or customer is emailed the offer with its lines and prices.",
         ),
         Transition(
@@ -172,7 +172,6 @@ class OfferAdmin(ServiceDatesMixin, LargeTableAdminMixin, ServiceAdminMixin, adm
             "Accept for the client",
             calling(services.offer_accept, "offer"),
             done="Accepted (the booking is made and awaits approval)",
-            when=_offer_in(S.SENT),
             confirm=True,
             help="Record the client's acceptance: a booking pending approval is made from "
             "the lines, and proposed vendors are asked.",
@@ -183,7 +182,6 @@ class OfferAdmin(ServiceDatesMixin, LargeTableAdminMixin, ServiceAdminMixin, adm
             calling(services.offer_decline, "offer"),
             done="Declined",
             form=OptionalReasonForm,
-            when=_offer_in(S.SENT),
         ),
         Transition(
             "withdraw",
@@ -191,7 +189,6 @@ class OfferAdmin(ServiceDatesMixin, LargeTableAdminMixin, ServiceAdminMixin, adm
             calling(services.offer_withdraw, "offer"),
             done="Withdrawn",
             form=OptionalReasonForm,
-            when=_offer_in(S.DRAFT, S.SENT),
             danger=True,
             help="A client who received the offer is told it is withdrawn.",
         ),

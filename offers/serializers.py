@@ -21,6 +21,7 @@ from bookings.serializers import (
     BrokerTotalsSerializer,
     TotalsSchema,
     TotalsSerializer,
+    actions_field,
     schema_serializer,
     totals_dict,
 )
@@ -188,4 +189,5 @@ OfferSchema = schema_serializer(
     "Offer",
     OFFER_SERIALIZERS,
     nested={"lines": LineSchema(many=True, read_only=True), "totals": TotalsSchema(read_only=True)},
+    extra={"actions": actions_field("offer")},
 )

@@ -1,6 +1,7 @@
 """Every change to an offer or its lines goes through one of these functions.
 
-Offer: draft -> sent -> accepted | declined | expired; draft | sent -> withdrawn.
+Offer: draft -> sent -> accepted | declined | expired; draft | sent -> withdrawn: the
+table in ``offers.states``, which every service here uses as its guard.
 Accepting creates the booking (pending approval) with one item per line, in the same
 transaction: either both exist afterwards or neither does.
 
@@ -29,6 +30,7 @@ from bookings.rules import check_line_count, check_service_line
 from notifications.formatting import format_moment, format_money, format_when
 from notifications.services import Recipient, notify, staff_recipients
 from offers.models import Offer, OfferLine
+from offers.states import OFFER
 from partners.audit import audit
 from partners.domain import Actor, DomainError, InvalidTransition, NotPermitted, ValidationFailed
 from partners.models import Broker
@@ -66,24 +68,6 @@ def _require_staff(actor: Actor, perm: str, action: str) -> None:
     if actor.is_partner:
         raise NotPermitted(f"Only staff can {action}.")
     actor.require_perm(perm, action)
-
-
-def _require_owner_or_staff(offer: Offer, actor: Actor, action: str) -> None:
-    """The offer's broker, or staff acting for a broker or customer."""
-    if actor.vendor is not None:
-        raise NotPermitted(f"Vendors cannot {action}.")
-    if actor.broker is not None:
-        if offer.broker_id != actor.broker.pk:
-            raise NotPermitted(f"You cannot {action}: this offer is not yours.")
-        return
-    actor.require_perm("offers.change_offer", action)
-
-
-def _require_status(offer: Offer, allowed: Iterable[str], action: str) -> None:
-    if offer.status not in allowed:
-        raise InvalidTransition(
-            f"Cannot {action}: offer {offer.reference} is {offer.get_status_display().lower()}."
-        )
 
 
 def _check_keys(fields: Mapping[str, Any], allowed: set[str]) -> None:
@@ -241,8 +225,7 @@ def offer_update(*, offer: Offer, actor: Actor, **fields: Any) -> Offer:
     """Change a draft offer."""
     _check_keys(fields, OFFER_FIELDS)
     offer = _lock(offer)
-    _require_staff(actor, "offers.change_offer", "change offers")
-    _require_status(offer, [S.DRAFT], "change the offer")
+    OFFER.check("change", offer, actor)
     _check_offer_text(fields)
     changed = {k: v for k, v in fields.items() if getattr(offer, k) != v}
     if not changed:
@@ -262,18 +245,7 @@ def offer_update(*, offer: Offer, actor: Actor, **fields: Any) -> Offer:
 def offer_send(*, offer: Offer, actor: Actor) -> Offer:
     """draft -> sent. The broker or customer is told, with the lines and prices."""
     offer = _lock(offer)
-    _require_staff(actor, "offers.change_offer", "send offers")
-    _require_status(offer, [S.DRAFT], "send")
-    if not offer.lines.exists():
-        raise InvalidTransition("Add at least one line before sending the offer.")
-    if offer.valid_until <= timezone.now():
-        raise InvalidTransition(
-            "The offer's validity has passed; move 'valid until' forward first."
-        )
-    if offer.broker is None and not offer.customer_email:
-        raise ValidationFailed(
-            "Add the customer's email so the offer can be sent.", field="customer_email"
-        )
+    OFFER.check("send", offer, actor)
     offer.status = S.SENT
     offer.sent_at = timezone.now()
     offer.save(update_fields=["status", "sent_at", "updated_at"])
@@ -290,13 +262,7 @@ def offer_accept(*, offer: Offer, actor: Actor) -> Offer:
     approvers hear of the new booking through its submission.
     """
     offer = _lock(offer)
-    _require_owner_or_staff(offer, actor, "accept this offer")
-    _require_status(offer, [S.SENT], "accept")
-    if offer.valid_until <= timezone.now():
-        raise InvalidTransition(
-            f"Offer {offer.reference} expired on {offer.valid_until:%d %b %Y}.",
-            code="offer_expired",
-        )
+    OFFER.check("accept", offer, actor)
     # The booking is the offer's consequence, not an act of the accepting partner:
     # it is created as the system, labelled with who accepted.
     system = Actor(via="offer", label=f"{actor} (offer {offer.reference})")
@@ -346,8 +312,7 @@ def offer_accept(*, offer: Offer, actor: Actor) -> Offer:
 def offer_decline(*, offer: Offer, actor: Actor, reason: str = "") -> Offer:
     """sent -> declined by the broker (or staff for a customer). Staff are told."""
     offer = _lock(offer)
-    _require_owner_or_staff(offer, actor, "decline this offer")
-    _require_status(offer, [S.SENT], "decline")
+    OFFER.check("decline", offer, actor)
     reason = _check_reason(reason)
     offer.status = S.DECLINED
     offer.responded_at = timezone.now()
@@ -369,8 +334,7 @@ def offer_decline(*, offer: Offer, actor: Actor, reason: str = "") -> Offer:
 def offer_withdraw(*, offer: Offer, actor: Actor, reason: str = "") -> Offer:
     """draft | sent -> withdrawn by staff. A broker or customer holding it is told."""
     offer = _lock(offer)
-    _require_staff(actor, "offers.change_offer", "withdraw offers")
-    _require_status(offer, [S.DRAFT, S.SENT], "withdraw")
+    OFFER.check("withdraw", offer, actor)
     reason = _check_reason(reason)
     previous = offer.status
     offer.status = S.WITHDRAWN
@@ -387,12 +351,7 @@ def offer_withdraw(*, offer: Offer, actor: Actor, reason: str = "") -> Offer:
 def offer_expire(*, offer: Offer, actor: Actor) -> Offer:
     """sent -> expired once ``valid_until`` has passed. The broker or customer is told."""
     offer = _lock(offer)
-    _require_staff(actor, "offers.change_offer", "expire offers")
-    _require_status(offer, [S.SENT], "expire")
-    if offer.valid_until > timezone.now():
-        raise InvalidTransition(
-            f"Offer {offer.reference} is valid until {offer.valid_until:%d %b %Y}."
-        )
+    OFFER.check("expire", offer, actor)
     offer.status = S.EXPIRED
     offer.save(update_fields=["status", "updated_at"])
     entry = audit(offer, "expired", actor, from_status=S.SENT, to_status=S.EXPIRED)
@@ -439,8 +398,7 @@ def _line_create(*, offer: Offer, actor: Actor, data: Mapping[str, Any]) -> Offe
 def offer_line_add(*, offer: Offer, actor: Actor, **fields: Any) -> OfferLine:
     """Add a line to a draft offer."""
     offer = _lock(offer)
-    _require_staff(actor, "offers.change_offer", "change offers")
-    _require_status(offer, [S.DRAFT], "add a line")
+    OFFER.check("change", offer, actor)
     return _line_create(offer=offer, actor=actor, data=fields)
 
 
@@ -449,8 +407,7 @@ def offer_line_update(*, line: OfferLine, actor: Actor, **fields: Any) -> OfferL
     """Change a line of a draft offer."""
     _check_keys(fields, LINE_FIELDS)
     offer = _lock(line.offer_id)
-    _require_staff(actor, "offers.change_offer", "change offers")
-    _require_status(offer, [S.DRAFT], "change a line")
+    OFFER.check("change", offer, actor)
     line = OfferLine.objects.select_for_update().get(pk=line.pk)
     changed = {k: v for k, v in fields.items() if getattr(line, k) != v}
     if not changed:
@@ -471,8 +428,7 @@ def offer_line_update(*, line: OfferLine, actor: Actor, **fields: Any) -> OfferL
 def offer_line_remove(*, line: OfferLine, actor: Actor) -> Offer:
     """Remove a line from a draft offer."""
     offer = _lock(line.offer_id)
-    _require_staff(actor, "offers.change_offer", "change offers")
-    _require_status(offer, [S.DRAFT], "remove a line")
+    OFFER.check("change", offer, actor)
     audit(offer, "line_removed", actor, line=line.pk, description=line.description)
     OfferLine.objects.filter(pk=line.pk).delete()
     return offer

@@ -37,6 +37,8 @@ from notifications.formatting import format_datetime, format_money, format_when
 from offers import selectors, services
 from offers.forms import OfferDeclineForm
 from offers.models import Offer, OfferLine
+from offers.states import OFFER
+from partners.domain import Actor
 from partners.models import Broker
 from partners.views import Portal, apply_service, portal_view, posted
 
@@ -94,6 +96,7 @@ class BrokerOffer:
     decline_reason: str
     booking_reference: str
     lines: list[BrokerOfferLine]
+    actions: frozenset[str]
 
     @classmethod
     def of(cls, offer: Offer, broker: Broker, *, total: Decimal | None = None) -> BrokerOffer:
@@ -101,6 +104,7 @@ class BrokerOffer:
         if total is None:
             total = sum((line.total_price for line in lines), start=ZERO)
         lapsed = offer.status == S.SENT and offer.valid_until <= timezone.now()
+        actions = frozenset(OFFER.allowed(offer, Actor(broker=broker, via="portal")))
         return cls(
             reference=offer.reference,
             status="expired" if lapsed else offer.status,
@@ -109,7 +113,7 @@ class BrokerOffer:
             notes=offer.notes,
             valid_until=format_datetime(offer.valid_until),
             sent=format_datetime(offer.sent_at) if offer.sent_at else "",
-            answerable=offer.status == S.SENT and not lapsed,
+            answerable=bool(actions & {"accept", "decline"}),
             lapsed=lapsed,
             total=format_money(total, offer.currency),
             commission=format_money(commission_for(total, broker.commission_rate), offer.currency),
@@ -117,7 +121,16 @@ class BrokerOffer:
             decline_reason=offer.decline_reason,
             booking_reference=offer.booking.reference if offer.booking_id else "",
             lines=[BrokerOfferLine.of(line, offer.currency) for line in lines],
+            actions=actions,
         )
+
+    @property
+    def can_accept(self) -> bool:
+        return "accept" in self.actions
+
+    @property
+    def can_decline(self) -> bool:
+        return "decline" in self.actions
 
 
 def _with_totals(offers: QuerySet[Offer]) -> QuerySet[Offer]:
