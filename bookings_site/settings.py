@@ -547,6 +547,9 @@ LOGGING = {
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # django-axes: failed logins and lockouts are warnings; its INFO lines (a banner
+        # at every start, a line per successful login) would only be noise.
+        "axes": {"level": "WARNING"},
         # django-q2 logs four INFO lines per task; Q_LOG_TASKS=true shows them.
         "django-q": {"filters": [] if env.bool("Q_LOG_TASKS", default=False) else ["quiet_tasks"]},
         # gunicorn's own loggers print through the same handler (gunicorn.conf.py
