@@ -33,6 +33,7 @@ from bookings_site.large_tables import LargeTableAdminMixin
 from core.attention import AttentionFilter
 from notifications.admin_inlines import AuditEntryInline, NotificationInline
 from offers import services
+from offers.forms import OfferAcceptForm
 from offers.models import Offer, OfferLine
 from offers.states import OFFER
 from partners.admin import change_link
@@ -40,6 +41,7 @@ from partners.admin_forms import (
     OptionalReasonForm,
     ServiceAdminMixin,
     Transition,
+    TransitionForm,
     admin_actor,
     adopt,
     badge,
@@ -50,6 +52,24 @@ from partners.admin_forms import (
 )
 
 S = Offer.Status
+
+
+class LeadTravellerForm(TransitionForm):
+    """Who travels, for "accept for the client": prefilled from the offer's customer."""
+
+    lead_name = OfferAcceptForm.base_fields["lead_name"]
+    lead_email = OfferAcceptForm.base_fields["lead_email"]
+    lead_phone = OfferAcceptForm.base_fields["lead_phone"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if len(self.objects) == 1 and not self.is_bound:
+            offer = self.objects[0]
+            self.initial = {
+                "lead_name": offer.customer_name,
+                "lead_email": offer.customer_email,
+                "lead_phone": offer.customer_phone,
+            }
 OFFER_TONES = {
     S.DRAFT: "grey",
     S.SENT: "amber",
@@ -172,7 +192,7 @@ class OfferAdmin(
             "Accept for the client",
             calling(services.offer_accept, "offer"),
             done="Accepted (the booking is made and awaits approval)",
-            confirm=True,
+            form=LeadTravellerForm,
             help="Record the client's acceptance: a booking pending approval is made from "
             "the lines, and proposed vendors are asked.",
         ),

@@ -25,6 +25,7 @@ from offers.filters import OfferFilter
 from offers.models import Offer, OfferLine
 from offers.serializers import (
     OFFER_SERIALIZERS,
+    AcceptSerializer,
     OfferInputSerializer,
     OfferSchema,
     OfferSerializer,
@@ -130,13 +131,16 @@ class OfferViewSet(CallerMixin, ApiViewSet):
         return self._render(services.offer_send(offer=self._offer(), actor=self.actor))
 
     @extend_schema(
-        summary="Accept (sent -> accepted): creates the booking, given as `booking`",
-        request=None,
-        responses={200: OfferSchema, **_errors(403, 404, 409)},
+        summary="Accept (sent -> accepted) for a lead traveller: creates the booking, "
+        "given as `booking`",
+        request=AcceptSerializer,
+        responses={200: OfferSchema, **_errors(400, 403, 404, 409)},
     )
     @action(detail=True, methods=["post"])
     def accept(self, request: Request, reference: str) -> Response:
-        return self._render(services.offer_accept(offer=self._offer(), actor=self.actor))
+        offer = self._offer()
+        data = self._valid(AcceptSerializer, request.data)
+        return self._render(services.offer_accept(offer=offer, actor=self.actor, **data))
 
     @extend_schema(
         summary="Decline (sent -> declined), optionally with a reason",

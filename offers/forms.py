@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
+
+from partners.forms import PhoneField
 
 
 class OfferDeclineForm(forms.Form):
@@ -12,3 +16,32 @@ class OfferDeclineForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="It helps us make a better offer next time.",
     )
+
+
+class OfferAcceptForm(forms.Form):
+    """Who travels, prefilled with the offer's customer when it names one."""
+
+    lead_name = forms.CharField(
+        label="Lead traveller's name",
+        required=False,
+        help_text="The person we book under and meet on arrival.",
+    )
+    lead_email = forms.EmailField(label="Lead traveller's email", required=False)
+    lead_phone = PhoneField(
+        label="Lead traveller's phone",
+        required=False,
+        help_text="International form, e.g. +351912345678. An email or a phone is needed.",
+        widget=forms.TextInput(attrs={"inputmode": "tel"}),
+    )
+
+    def __init__(self, *args: Any, offer: Any = None, **kwargs: Any) -> None:
+        if offer is not None:
+            kwargs.setdefault(
+                "initial",
+                {
+                    "lead_name": offer.customer_name,
+                    "lead_email": offer.customer_email,
+                    "lead_phone": offer.customer_phone,
+                },
+            )
+        super().__init__(*args, **kwargs)

@@ -178,6 +178,15 @@ class OfferInputSerializer(OfferUpdateSerializer):
         fields = (*OfferUpdateSerializer.Meta.fields, "lines")
 
 
+class AcceptSerializer(serializers.Serializer):
+    """Who travels. Left out, the offer's customer; an offer made to a broker without a
+    customer needs ``lead_name`` and an email or a phone."""
+
+    lead_name = serializers.CharField(required=False, allow_blank=True)
+    lead_email = serializers.CharField(required=False, allow_blank=True)
+    lead_phone = serializers.CharField(required=False, allow_blank=True)
+
+
 class OptionalReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True)
 

@@ -20,6 +20,8 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -33,7 +35,7 @@ from offers.models import Offer, OfferLine
 from offers.states import OFFER
 from partners.audit import audit
 from partners.domain import Actor, DomainError, InvalidTransition, NotPermitted, ValidationFailed
-from partners.models import Broker
+from partners.models import E164_VALIDATOR, Broker
 from partners.roles import AGENTS
 from partners.rules import NAME_LENGTH, NOTES_LENGTH, REASON_LENGTH, check_text
 
@@ -254,24 +256,68 @@ def offer_send(*, offer: Offer, actor: Actor) -> Offer:
     return offer
 
 
+def _lead_traveller(offer: Offer, *, name: str, email: str, phone: str) -> tuple[str, str, str]:
+    """Who travels: as given, else the offer's customer. Never the broker's company name:
+    an offer made to a broker without a customer needs the name given here, and a way
+    to reach them (an email or a phone)."""
+    name = check_text(
+        (name or "").strip() or offer.customer_name,
+        field="lead_name",
+        label="The lead traveller's name",
+        max_length=NAME_LENGTH,
+    ).strip()
+    if not name:
+        raise ValidationFailed("Tell us who travels: the lead traveller's name.", field="lead_name")
+    email = (email or "").strip() or offer.customer_email
+    phone = (phone or "").strip() or offer.customer_phone
+    if email:
+        try:
+            validate_email(email)
+        except DjangoValidationError:
+            raise ValidationFailed(
+                "Enter a valid email address for the lead traveller.", field="lead_email"
+            ) from None
+    if phone:
+        try:
+            E164_VALIDATOR(phone)
+        except DjangoValidationError as exc:
+            raise ValidationFailed(exc.messages[0], field="lead_phone") from None
+    if not email and not phone:
+        raise ValidationFailed(
+            "Give the lead traveller's email or phone, so we can reach them.",
+            field="lead_email",
+        )
+    return name, email, phone
+
+
 @transaction.atomic
-def offer_accept(*, offer: Offer, actor: Actor) -> Offer:
+def offer_accept(
+    *,
+    offer: Offer,
+    actor: Actor,
+    lead_name: str = "",
+    lead_email: str = "",
+    lead_phone: str = "",
+) -> Offer:
     """sent -> accepted, creating the booking (pending approval) with one item per line.
 
-    A line's proposed vendor is assigned (and asked) straight away. Staff are told;
-    approvers hear of the new booking through its submission.
+    The booking's lead customer is the lead traveller given here, else the offer's
+    customer (see ``_lead_traveller``). A line's proposed vendor is assigned and asked
+    with the booking's submission. Staff are told; approvers hear of the new booking
+    through its submission.
     """
     offer = _lock(offer)
     OFFER.check("accept", offer, actor)
+    lead = _lead_traveller(offer, name=lead_name, email=lead_email, phone=lead_phone)
     # The booking is the offer's consequence, not an act of the accepting partner:
     # it is created as the system, labelled with who accepted.
     system = Actor(via="offer", label=f"{actor} (offer {offer.reference})")
     booking = booking_services.booking_create(
         actor=system,
         broker=offer.broker,
-        customer_name=offer.customer_name or (offer.broker.name if offer.broker else ""),
-        customer_email=offer.customer_email,
-        customer_phone=offer.customer_phone,
+        customer_name=lead[0],
+        customer_email=lead[1],
+        customer_phone=lead[2],
         currency=offer.currency,
         notes=offer.notes,
         source=Booking.Source.OFFER,

@@ -29,13 +29,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from bookings import views as booking_views
-from bookings.forms import ActionForm
 from bookings.models import MONEY, ZERO
 from bookings.selectors import commission_for
 from bookings_site.large_tables import LargeTablePaginator
 from notifications.formatting import format_datetime, format_money, format_when
 from offers import selectors, services
-from offers.forms import OfferDeclineForm
+from offers.forms import OfferAcceptForm, OfferDeclineForm
 from offers.models import Offer, OfferLine
 from offers.states import OFFER
 from partners.domain import Actor
@@ -222,10 +221,11 @@ def offer_accept(request: HttpRequest, reference: str) -> HttpResponse:
     """Confirm, then accept: the offer becomes a booking awaiting our approval."""
     portal = _portal(request)
     offer, view = _broker_offer(request, reference)
-    form = ActionForm(posted(request))
+    form = OfferAcceptForm(posted(request), offer=offer)
     if request.method == "POST" and form.is_valid():
         accepted = apply_service(
-            form, lambda: services.offer_accept(offer=offer, actor=portal.actor)
+            form,
+            lambda: services.offer_accept(offer=offer, actor=portal.actor, **form.cleaned_data),
         )
         if accepted is not None:
             booking = accepted.booking

@@ -440,7 +440,9 @@ def test_offer_answer_tells_staff(
     actor = Actor(broker=broker, via="portal")
     with recorded(django_capture_on_commit_callbacks) as rec:
         if answer == "accepted":
-            offers.offer_accept(offer=offer, actor=actor)
+            offers.offer_accept(
+                offer=offer, actor=actor, lead_name="Jon Berg", lead_email="jon@example.com"
+            )
         else:
             offers.offer_decline(offer=offer, actor=actor, reason="Too dear")
     kind = f"offer_{answer}"
