@@ -70,6 +70,8 @@ class LeadTravellerForm(TransitionForm):
                 "lead_email": offer.customer_email,
                 "lead_phone": offer.customer_phone,
             }
+
+
 OFFER_TONES = {
     S.DRAFT: "grey",
     S.SENT: "amber",
