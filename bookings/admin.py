@@ -28,7 +28,12 @@ from django.utils.html import format_html, format_html_join
 
 from bookings import services
 from bookings.admin_dates import ServiceDatesMixin
-from bookings.admin_forms import AssignVendorForm, ConfirmForm, ServiceModelForm
+from bookings.admin_forms import (
+    AssignVendorForm,
+    ConfirmForm,
+    LocalServiceModelForm,
+    ServiceModelForm,
+)
 from bookings.models import Booking, BookingItem, live_items_figure
 from bookings.selectors import booking_totals
 from bookings.states import BOOKING, ITEM
@@ -295,7 +300,7 @@ def _item_lines() -> tuple[Any, ...]:
     than a 1280 px screen. A form field not placed here gets a line of its own."""
     lines: list[tuple[str, ...]] = [
         ("service_type", "description"),
-        ("start", "end"),
+        ("start", "end", "timezone"),
         ("quantity", "unit_price", "unit_cost", "line_total"),
         ("zero_price_reason",),
     ]
@@ -307,7 +312,7 @@ def _item_lines() -> tuple[Any, ...]:
 
 class BookingItemInline(admin.StackedInline):
     model = BookingItem
-    form = ServiceModelForm
+    form = LocalServiceModelForm
     fieldsets = ((None, {"fields": _item_lines(), "classes": ("item-lines",)}),)
     readonly_fields = (
         "line_total",
@@ -678,7 +683,7 @@ def save_item_rows(request: HttpRequest, formset: Any) -> None:
 class BookingItemAdmin(
     TableTransitionsMixin, LargeTableAdminMixin, ServiceAdminMixin, admin.ModelAdmin
 ):
-    form = ServiceModelForm
+    form = LocalServiceModelForm
     machine = ITEM
     transitions = ITEM_TRANSITIONS
     list_display = (

@@ -39,6 +39,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from bookings import deadlines
 from bookings import notify as tell
 from bookings.models import Booking, BookingItem, new_reference
 from bookings.rules import check_line_count, check_service_line
@@ -53,6 +54,7 @@ from partners.rules import (
     REFERENCE_LENGTH,
     check_text,
 )
+from partners.timezones import check_timezone
 
 S = Booking.Status
 V = BookingItem.VendorStatus
@@ -72,6 +74,7 @@ ITEM_FIELDS = (
     "description",
     "start",
     "end",
+    "timezone",
     "quantity",
     "unit_price",
     "unit_cost",
@@ -310,6 +313,10 @@ def booking_cancel(*, booking: Booking, actor: Actor, reason: str) -> Booking:
     booking.cancelled_at = timezone.now()
     booking.cancel_reason = reason
     booking.save(update_fields=["status", "cancelled_at", "cancel_reason", "updated_at"])
+    # No vendor of a cancelled booking owes an answer.
+    booking.items.exclude(respond_by=None, confirm_by=None).update(
+        respond_by=None, confirm_by=None, updated_at=booking.cancelled_at
+    )
     entry = audit(
         booking, "cancelled", actor, from_status=previous, to_status=S.CANCELLED, reason=reason
     )
@@ -371,6 +378,13 @@ def _item_create(*, booking: Booking, actor: Actor, data: Mapping[str, Any]) -> 
         raise NotPermitted("Brokers cannot choose vendors.")
     data.setdefault("unit_price", 0)
     data.setdefault("unit_cost", 0)
+    # Where the service happens: as given, else where its vendor works, else the site's.
+    if data.get("timezone"):
+        data["timezone"] = check_timezone(data["timezone"])
+    else:
+        data.pop("timezone", None)
+        if vendor is not None:
+            data["timezone"] = vendor.timezone
     check_service_line(data, changed=data.keys(), actor=actor)
     check_line_count(BookingItem.objects.filter(booking=booking).count() + 1)
     item = BookingItem(booking=booking, **data)
@@ -400,6 +414,8 @@ def item_update(*, item: BookingItem, actor: Actor, **fields: Any) -> BookingIte
     nobody; a vendor chosen on a draft hears nothing until the booking is submitted.
     """
     _check_keys(fields, ITEM_FIELDS)
+    if "timezone" in fields and not fields["timezone"]:
+        fields.pop("timezone")  # left blank: the zone stays as it is
     booking, item = _lock_item(item)
     ITEM.check("change", item, actor)
     _refuse_broker_prices(actor, fields)
@@ -408,6 +424,8 @@ def item_update(*, item: BookingItem, actor: Actor, **fields: Any) -> BookingIte
     changed = {k: v for k, v in fields.items() if getattr(item, k) != v}
     if not changed:
         return item
+    if "timezone" in changed:
+        changed["timezone"] = check_timezone(changed["timezone"])
     values = {name: getattr(item, name) for name in ITEM_FIELDS}
     check_service_line({**values, **changed}, changed=changed.keys(), actor=actor)
     for name, value in changed.items():
@@ -421,6 +439,8 @@ def item_update(*, item: BookingItem, actor: Actor, **fields: Any) -> BookingIte
         item.vendor_status = V.PENDING
         item.responded_at = None
         update_fields += ["vendor_status", "responded_at"]
+        if item.vendor is not None:
+            update_fields += deadlines.clock_on_ask(item, vendor=item.vendor, now=timezone.now())
     item.full_clean(exclude=["booking"])
     item.save(update_fields=update_fields)
     entry = audit(
@@ -455,7 +475,7 @@ def item_cancel(*, item: BookingItem, actor: Actor, reason: str = "") -> Booking
     ITEM.check("cancel", item, actor)
     reason = _check_reason(reason)
     item.cancelled_at = timezone.now()
-    item.save(update_fields=["cancelled_at", "updated_at"])
+    item.save(update_fields=["cancelled_at", "updated_at", *deadlines.clock_stop(item)])
     entry = audit(
         item,
         "cancelled",
@@ -498,7 +518,10 @@ def _ask_vendor(
     item.vendor_status = V.PENDING
     item.assigned_at = timezone.now()
     item.responded_at = None
-    item.save(update_fields=["vendor_status", "assigned_at", "responded_at", "updated_at"])
+    clock = deadlines.clock_on_ask(item, vendor=vendor, now=item.assigned_at)
+    item.save(
+        update_fields=["vendor_status", "assigned_at", "responded_at", "updated_at", *clock]
+    )
     entry = audit(
         item, "assigned", actor, from_status=V.UNASSIGNED, to_status=V.PENDING, vendor=vendor.name
     )
@@ -521,6 +544,7 @@ def _assign(*, booking: Booking, item: BookingItem, vendor: Vendor, actor: Actor
     item.decline_reason = ""
     item.assigned_at = timezone.now()
     item.responded_at = None
+    clock = deadlines.clock_on_ask(item, vendor=vendor, now=item.assigned_at)
     item.save(
         update_fields=[
             "vendor",
@@ -530,6 +554,7 @@ def _assign(*, booking: Booking, item: BookingItem, vendor: Vendor, actor: Actor
             "assigned_at",
             "responded_at",
             "updated_at",
+            *clock,
         ]
     )
     entry = audit(
@@ -567,7 +592,8 @@ def item_accept(*, item: BookingItem, actor: Actor) -> BookingItem:
     ITEM.check("accept", item, actor)
     item.vendor_status = V.ACCEPTED
     item.responded_at = timezone.now()
-    item.save(update_fields=["vendor_status", "responded_at", "updated_at"])
+    clock = deadlines.clock_on_accept(item, now=item.responded_at)
+    item.save(update_fields=["vendor_status", "responded_at", "updated_at", *clock])
     entry = audit(
         item,
         "accepted",
@@ -591,7 +617,15 @@ def item_decline(*, item: BookingItem, actor: Actor, reason: str) -> BookingItem
     item.vendor_status = V.DECLINED
     item.decline_reason = reason
     item.responded_at = timezone.now()
-    item.save(update_fields=["vendor_status", "decline_reason", "responded_at", "updated_at"])
+    item.save(
+        update_fields=[
+            "vendor_status",
+            "decline_reason",
+            "responded_at",
+            "updated_at",
+            *deadlines.clock_stop(item),
+        ]
+    )
     entry = audit(
         item,
         "declined",
@@ -625,7 +659,15 @@ def item_confirm(*, item: BookingItem, actor: Actor, vendor_reference: str) -> B
     item.vendor_status = V.CONFIRMED
     item.vendor_reference = vendor_reference
     item.responded_at = timezone.now()
-    item.save(update_fields=["vendor_status", "vendor_reference", "responded_at", "updated_at"])
+    item.save(
+        update_fields=[
+            "vendor_status",
+            "vendor_reference",
+            "responded_at",
+            "updated_at",
+            *deadlines.clock_stop(item),
+        ]
+    )
     entry = audit(
         item,
         "confirmed",

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from bookings.admin import TableTransitionsMixin, money, nowrap
 from bookings.admin_dates import ServiceDatesMixin
-from bookings.admin_forms import ServiceModelForm
+from bookings.admin_forms import LocalOfferLineForm, ServiceModelForm
 from bookings.models import MONEY, ZERO
 from bookings_site.large_tables import LargeTableAdminMixin
 from core.attention import AttentionFilter
@@ -94,6 +94,7 @@ LINE_FORM_FIELDS = (
     "description",
     "start",
     "end",
+    "timezone",
     "quantity",
     "unit_price",
     "unit_cost",
@@ -135,7 +136,7 @@ class ValidityFilter(admin.SimpleListFilter):
 
 class OfferLineInline(admin.TabularInline):
     model = OfferLine
-    form = ServiceModelForm
+    form = LocalOfferLineForm
     fields = (*LINE_FORM_FIELDS, "line_total")
     readonly_fields = ("line_total",)
 
@@ -394,7 +395,7 @@ def save_line_rows(request: HttpRequest, formset: Any) -> None:
 
 @admin.register(OfferLine)
 class OfferLineAdmin(LargeTableAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
-    form = ServiceModelForm
+    form = LocalOfferLineForm
     list_display = (
         "description",
         "offer_link",

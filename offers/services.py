@@ -38,6 +38,7 @@ from partners.domain import Actor, DomainError, InvalidTransition, NotPermitted,
 from partners.models import E164_VALIDATOR, Broker
 from partners.roles import AGENTS
 from partners.rules import NAME_LENGTH, NOTES_LENGTH, REASON_LENGTH, check_text
+from partners.timezones import check_timezone
 
 S = Offer.Status
 OFFER_FIELDS = {
@@ -58,6 +59,7 @@ LINE_FIELDS = {
     "unit_price",
     "unit_cost",
     "proposed_vendor",
+    "timezone",
 }
 
 
@@ -135,7 +137,7 @@ def _context(offer: Offer) -> dict[str, Any]:
             {
                 "service": line.get_service_type_display(),
                 "description": line.description,
-                "when": format_when(line.start, line.end),
+                "when": format_when(line.start, line.end, line.timezone),
                 "quantity": str(line.quantity),
                 "price": format_money(line.total_price, offer.currency),
             }
@@ -327,6 +329,7 @@ def offer_accept(
                 "description": line.description,
                 "start": line.start,
                 "end": line.end,
+                "timezone": line.timezone,
                 "quantity": line.quantity,
                 "unit_price": line.unit_price,
                 "unit_cost": line.unit_cost,
@@ -426,6 +429,14 @@ def offers_expire_due(*, actor: Actor | None = None) -> int:
 
 def _line_create(*, offer: Offer, actor: Actor, data: Mapping[str, Any]) -> OfferLine:
     _check_keys(data, LINE_FIELDS)
+    data = dict(data)
+    # Where the service happens: as given, else where the proposed vendor works.
+    if data.get("timezone"):
+        data["timezone"] = check_timezone(data["timezone"])
+    else:
+        data.pop("timezone", None)
+        if data.get("proposed_vendor") is not None:
+            data["timezone"] = data["proposed_vendor"].timezone
     check_service_line(data, changed=data.keys(), actor=actor)
     check_line_count(
         OfferLine.objects.filter(offer=offer).count() + 1,
@@ -452,12 +463,16 @@ def offer_line_add(*, offer: Offer, actor: Actor, **fields: Any) -> OfferLine:
 def offer_line_update(*, line: OfferLine, actor: Actor, **fields: Any) -> OfferLine:
     """Change a line of a draft offer."""
     _check_keys(fields, LINE_FIELDS)
+    if "timezone" in fields and not fields["timezone"]:
+        fields.pop("timezone")  # left blank: the zone stays as it is
     offer = _lock(line.offer_id)
     OFFER.check("change", offer, actor)
     line = OfferLine.objects.select_for_update().get(pk=line.pk)
     changed = {k: v for k, v in fields.items() if getattr(line, k) != v}
     if not changed:
         return line
+    if "timezone" in changed:
+        changed["timezone"] = check_timezone(changed["timezone"])
     values = {name: getattr(line, name) for name in LINE_FIELDS}
     check_service_line({**values, **changed}, changed=changed.keys(), actor=actor)
     for name, value in changed.items():
