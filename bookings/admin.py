@@ -34,7 +34,7 @@ from bookings.admin_forms import (
     LocalServiceModelForm,
     ServiceModelForm,
 )
-from bookings.models import Booking, BookingItem, live_items_figure
+from bookings.models import Booking, BookingItem, live_items_figure, overdue_q
 from bookings.selectors import booking_totals
 from bookings.states import BOOKING, ITEM
 from bookings_site.large_tables import (
@@ -45,7 +45,7 @@ from bookings_site.large_tables import (
 )
 from core.attention import AttentionFilter
 from notifications.admin_inlines import AuditEntryInline, NotificationInline
-from notifications.formatting import format_money
+from notifications.formatting import format_moment, format_money, format_when
 from notifications.models import AuditEntry
 from partners.admin import change_link
 from partners.admin_forms import (
@@ -126,6 +126,49 @@ def _live_items(**conditions: Any) -> Exists:
 def _bookings_with_live_items(**conditions: Any) -> InArray:
     items = BookingItem.objects.filter(cancelled_at__isnull=True, **conditions).order_by()
     return InArray("pk", items.values("booking_id"))
+
+
+def deadline_badge(item: BookingItem) -> str:
+    """"Answer by Sat 10 May 2027, 10:00 WEST", red once overdue; the service's zone."""
+    due = item.deadline if item.is_live else None
+    if due is None:
+        return "—"
+    what = "Answer" if item.vendor_status == V.PENDING else "Confirm"
+    text = f"{what} by {format_moment(due, item.timezone)}"
+    if item.is_overdue():
+        return badge(f"Overdue: {text}", "red")
+    return nowrap(text)
+
+
+class VendorDeadlineFilter(admin.SimpleListFilter):
+    title = "vendor's deadline"
+    parameter_name = "deadline"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            ("overdue", "Overdue (answer or confirmation)"),
+            ("due24", "Due within 24 hours"),
+            ("running", "A deadline running"),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        now = timezone.now()
+        value = self.value()
+        if value == "overdue":
+            return queryset.filter(overdue_q(now))
+        running = Q(cancelled_at__isnull=True) & (
+            Q(vendor_status=V.PENDING, respond_by__isnull=False)
+            | Q(vendor_status=V.ACCEPTED, confirm_by__isnull=False)
+        )
+        if value == "running":
+            return queryset.filter(running)
+        if value == "due24":
+            soon = now + timedelta(hours=24)
+            return queryset.filter(running).filter(
+                Q(vendor_status=V.PENDING, respond_by__gte=now, respond_by__lt=soon)
+                | Q(vendor_status=V.ACCEPTED, confirm_by__gte=now, confirm_by__lt=soon)
+            )
+        return queryset
 
 
 class ItemVendorStatusFilter(admin.SimpleListFilter):
@@ -690,17 +733,18 @@ class BookingItemAdmin(
         "description",
         "booking_link",
         "service_type",
-        "start",
-        "end",
+        "service_when",
         "quantity",
         "sell",
         "vendor",
         "vendor_state",
+        "deadline_state",
         "vendor_reference",
     )
     list_select_related = ("booking", "vendor")
     list_filter = (
         AttentionFilter,
+        VendorDeadlineFilter,
         "vendor_status",
         LiveFilter,
         "service_type",
@@ -736,6 +780,7 @@ class BookingItemAdmin(
         "decline_reason",
         "assigned_at",
         "responded_at",
+        "deadline_state",
         "cancelled_at",
         "created_at",
         "updated_at",
@@ -763,7 +808,7 @@ class BookingItemAdmin(
                     "fields": (
                         "service_type",
                         "description",
-                        ("start", "end"),
+                        ("start", "end", "timezone"),
                         ("quantity", "unit_price", "unit_cost"),
                         "sell",
                     )
@@ -777,6 +822,7 @@ class BookingItemAdmin(
                         "vendor_reference",
                         "decline_reason",
                         ("assigned_at", "responded_at"),
+                        "deadline_state",
                     )
                 },
             ),
@@ -819,6 +865,14 @@ class BookingItemAdmin(
     @admin.display(description="vendor status", ordering="vendor_status")
     def vendor_state(self, item: BookingItem) -> str:
         return item_badge(item)
+
+    @admin.display(description="when (local time)", ordering="start")
+    def service_when(self, item: BookingItem) -> str:
+        return nowrap(format_when(item.start, item.end, item.timezone))
+
+    @admin.display(description="vendor's deadline")
+    def deadline_state(self, item: BookingItem) -> str:
+        return deadline_badge(item)
 
     # ---- writes ------------------------------------------------------------------
 

@@ -69,7 +69,8 @@ def items_for_vendor(*, vendor: Vendor) -> QuerySet[BookingItem]:
     return (
         BookingItem.objects.filter(vendor=vendor)
         .exclude(vendor_status=BookingItem.VendorStatus.UNASSIGNED)
-        .select_related("booking")
+        # The vendor's own zone shows its deadlines ("answer by").
+        .select_related("booking", "vendor")
     )
 
 

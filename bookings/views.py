@@ -34,7 +34,7 @@ from bookings.forms import (
 from bookings.models import Booking, BookingItem
 from bookings.states import BOOKING, ITEM
 from bookings_site.large_tables import InArray, LargeTablePaginator, bounded_count
-from notifications.formatting import format_datetime, format_money, format_when
+from notifications.formatting import format_datetime, format_moment, format_money, format_when
 from partners.domain import Actor
 from partners.models import Vendor
 from partners.views import Portal, apply_service, portal_view, posted
@@ -98,12 +98,19 @@ class VendorItem:
     decline_reason: str
     withdrawn: bool
     actions: frozenset[str]
+    # "Answer by" / "Confirm by", on the vendor's own clock; empty when nothing is due.
+    deadline_label: str = ""
+    deadline: str = ""
+    overdue: bool = False
 
     @classmethod
     def of(cls, item: BookingItem, actor: Actor) -> VendorItem:
         """``actor`` is the vendor looking: its buttons are the table's moves for it."""
         booking = item.booking
         withdrawn = not item.is_live or booking.status == S.CANCELLED
+        due = None if withdrawn else item.deadline
+        label = "Answer by" if item.vendor_status == V.PENDING else "Confirm by"
+        vendor_zone = item.vendor.timezone if item.vendor is not None else item.timezone
         return cls(
             pk=item.pk,
             booking_reference=booking.reference,
@@ -112,7 +119,7 @@ class VendorItem:
             booking_open=booking.status in ANSWERABLE_BOOKING,
             service=item.get_service_type_display(),
             description=item.description,
-            when=format_when(item.start, item.end),
+            when=format_when(item.start, item.end, item.timezone),
             start=item.start,
             quantity=item.quantity,
             lead_name=booking.customer_name,
@@ -125,6 +132,9 @@ class VendorItem:
             decline_reason=item.decline_reason,
             withdrawn=withdrawn,
             actions=frozenset(ITEM.allowed(item, actor)),
+            deadline_label=label if due else "",
+            deadline=format_moment(due, vendor_zone) if due else "",
+            overdue=bool(due) and item.is_overdue(),
         )
 
     @property
@@ -395,7 +405,7 @@ class BrokerItem:
         return cls(
             service=item.get_service_type_display(),
             description=item.description,
-            when=format_when(item.start, item.end),
+            when=format_when(item.start, item.end, item.timezone),
             quantity=item.quantity,
             unit_price=format_money(item.unit_price, currency),
             total_price=format_money(item.total_price, currency),

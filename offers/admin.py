@@ -32,6 +32,7 @@ from bookings.models import MONEY, ZERO
 from bookings_site.large_tables import LargeTableAdminMixin
 from core.attention import AttentionFilter
 from notifications.admin_inlines import AuditEntryInline, NotificationInline
+from notifications.formatting import format_when
 from offers import services
 from offers.forms import OfferAcceptForm
 from offers.models import Offer, OfferLine
@@ -401,8 +402,7 @@ class OfferLineAdmin(LargeTableAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
         "offer_link",
         "offer_state",
         "service_type",
-        "start",
-        "end",
+        "service_when",
         "quantity",
         "unit_price",
         "unit_cost",
@@ -410,6 +410,10 @@ class OfferLineAdmin(LargeTableAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
         "proposed_vendor",
     )
     list_select_related = ("offer", "proposed_vendor")
+
+    @admin.display(description="when (local time)", ordering="start")
+    def service_when(self, line: OfferLine) -> str:
+        return format_when(line.start, line.end, line.timezone)
     list_filter = (
         "service_type",
         "offer__status",

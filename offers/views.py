@@ -69,7 +69,7 @@ class BrokerOfferLine:
         return cls(
             service=line.get_service_type_display(),
             description=line.description,
-            when=format_when(line.start, line.end),
+            when=format_when(line.start, line.end, line.timezone),
             quantity=line.quantity,
             unit_price=format_money(line.unit_price, currency),
             total_price=format_money(line.total_price, currency),
