@@ -38,6 +38,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
 from partners.domain import Actor, DomainError
 from partners.models import ApiKey, Broker, Channel, ServiceType, Vendor
+from partners.timezones import timezone_choices
 
 SERVICE_ERRORS = (DomainError, ValidationError)
 
@@ -585,7 +586,16 @@ class VendorForm(forms.ModelForm):
 
     class Meta:
         model = Vendor
-        fields = ["name", "email", "phone", "service_types", "notify_by"]
+        fields = [
+            "name",
+            "email",
+            "phone",
+            "service_types",
+            "notify_by",
+            "timezone",
+            "response_hours",
+        ]
+        widgets = {"timezone": forms.Select(choices=timezone_choices())}
 
 
 class BrokerForm(forms.ModelForm):

@@ -193,3 +193,19 @@ def test_a_broker_sees_no_vendor_deadlines(broker_client: Any, broker: Any, vend
     assert body["timezone"] == item.timezone
     # Nor may it filter on them: the filter is not there for it (no answer tells).
     assert broker_client.get(f"{ITEMS}?overdue=false").json() == broker_client.get(ITEMS).json()
+
+
+def test_a_vendors_timezone_and_response_hours_are_checked_by_the_service() -> None:
+    from partners import services as partners
+    from partners.domain import ValidationFailed
+
+    with pytest.raises(ValidationFailed) as zone_error:
+        partners.vendor_create(actor=SYSTEM, name="X", email="x@example.com", timezone="Mars/Base")
+    assert zone_error.value.field == "timezone"
+    with pytest.raises(ValidationFailed) as hours_error:
+        partners.vendor_create(actor=SYSTEM, name="Y", email="y@example.com", response_hours=0)
+    assert hours_error.value.field == "response_hours"
+    vendor = partners.vendor_create(
+        actor=SYSTEM, name="Z", email="z@example.com", timezone="Europe/Lisbon", response_hours=6
+    )
+    assert (vendor.timezone, vendor.response_hours) == ("Europe/Lisbon", 6)
