@@ -69,8 +69,7 @@ def items_for_vendor(*, vendor: Vendor) -> QuerySet[BookingItem]:
     return (
         BookingItem.objects.filter(vendor=vendor)
         .exclude(vendor_status=BookingItem.VendorStatus.UNASSIGNED)
-        # The vendor's own zone shows its deadlines ("answer by").
-        .select_related("booking", "vendor")
+        .select_related("booking")
     )
 
 

@@ -110,7 +110,9 @@ class VendorItem:
         withdrawn = not item.is_live or booking.status == S.CANCELLED
         due = None if withdrawn else item.deadline
         label = "Answer by" if item.vendor_status == V.PENDING else "Confirm by"
-        vendor_zone = item.vendor.timezone if item.vendor is not None else item.timezone
+        # The vendor looking reads its deadlines on its own clock.
+        looking = actor.vendor
+        vendor_zone = looking.timezone if looking is not None else item.timezone
         return cls(
             pk=item.pk,
             booking_reference=booking.reference,
