@@ -28,9 +28,15 @@ from django.utils.html import format_html, format_html_join
 
 from bookings import services
 from bookings.admin_dates import ServiceDatesMixin
-from bookings.admin_forms import AssignVendorForm, ConfirmForm, ServiceModelForm
-from bookings.models import Booking, BookingItem, live_items_figure
+from bookings.admin_forms import (
+    AssignVendorForm,
+    ConfirmForm,
+    LocalServiceModelForm,
+    ServiceModelForm,
+)
+from bookings.models import Booking, BookingItem, live_items_figure, overdue_q
 from bookings.selectors import booking_totals
+from bookings.states import BOOKING, ITEM
 from core.admin_kit import (
     AuditEntryInline,
     OptionalReasonForm,
@@ -54,9 +60,10 @@ from core.large_tables import (
 )
 from core.models import AuditEntry
 from notifications.admin_inlines import NotificationInline
-from notifications.formatting import format_money
+from notifications.formatting import format_moment, format_money, format_when
 from partners.admin import change_link
 from partners.models import Vendor
+from partners.state_machine import Machine
 
 S = Booking.Status
 V = BookingItem.VendorStatus
@@ -120,6 +127,49 @@ def _live_items(**conditions: Any) -> Exists:
 def _bookings_with_live_items(**conditions: Any) -> InArray:
     items = BookingItem.objects.filter(cancelled_at__isnull=True, **conditions).order_by()
     return InArray("pk", items.values("booking_id"))
+
+
+def deadline_badge(item: BookingItem) -> str:
+    """"Answer by Sat 10 May 2027, 10:00 WEST", red once overdue; the service's zone."""
+    due = item.deadline if item.is_live else None
+    if due is None:
+        return "—"
+    what = "Answer" if item.vendor_status == V.PENDING else "Confirm"
+    text = f"{what} by {format_moment(due, item.timezone)}"
+    if item.is_overdue():
+        return badge(f"Overdue: {text}", "red")
+    return nowrap(text)
+
+
+class VendorDeadlineFilter(admin.SimpleListFilter):
+    title = "vendor's deadline"
+    parameter_name = "deadline"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            ("overdue", "Overdue (answer or confirmation)"),
+            ("due24", "Due within 24 hours"),
+            ("running", "A deadline running"),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        now = timezone.now()
+        value = self.value()
+        if value == "overdue":
+            return queryset.filter(overdue_q(now))
+        running = Q(cancelled_at__isnull=True) & (
+            Q(vendor_status=V.PENDING, respond_by__isnull=False)
+            | Q(vendor_status=V.ACCEPTED, confirm_by__isnull=False)
+        )
+        if value == "running":
+            return queryset.filter(running)
+        if value == "due24":
+            soon = now + timedelta(hours=24)
+            return queryset.filter(running).filter(
+                Q(vendor_status=V.PENDING, respond_by__gte=now, respond_by__lt=soon)
+                | Q(vendor_status=V.ACCEPTED, confirm_by__gte=now, confirm_by__lt=soon)
+            )
+        return queryset
 
 
 class ItemVendorStatusFilter(admin.SimpleListFilter):
@@ -218,30 +268,18 @@ class LiveFilter(admin.SimpleListFilter):
 # --- item transitions (shared by the item admin and the booking page's item rows) ----
 
 
-def _item_can_assign(item: BookingItem) -> bool:
-    return (
-        item.is_live
-        and item.booking.status in EDITABLE
-        and item.vendor_status in (V.UNASSIGNED, V.DECLINED, V.PENDING, V.ACCEPTED)
-    )
+class TableTransitionsMixin:
+    """Buttons only for the moves the state table lets this staff user make now.
 
+    Each ``Transition``'s name is the table's verb; the service checks the same row.
+    """
 
-def _item_in(*statuses: str) -> Any:
-    def check(item: BookingItem) -> bool:
-        return item.is_live and item.booking.status in EDITABLE and item.vendor_status in statuses
+    machine: Machine
 
-    return check
-
-
-def _item_can_cancel(item: BookingItem) -> bool:
-    return item.is_live and item.booking.status in OPEN
-
-
-def _item_can_remove(item: BookingItem) -> bool:
-    return item.booking.status in (S.DRAFT, S.PENDING_APPROVAL) and item.vendor_status in (
-        V.UNASSIGNED,
-        V.DECLINED,
-    )
+    def transition_buttons(self, request: HttpRequest, obj: Any) -> list[dict[str, Any]]:
+        actor = admin_actor(request)
+        buttons = super().transition_buttons(request, obj)  # type: ignore[misc]
+        return [b for b in buttons if self.machine.can(b["name"], obj, actor)]
 
 
 ITEM_TRANSITIONS = (
@@ -251,14 +289,12 @@ ITEM_TRANSITIONS = (
         calling(services.item_assign_vendor, "item"),
         done="Vendor asked",
         form=AssignVendorForm,
-        when=_item_can_assign,
     ),
     Transition(
         "accept",
         "Mark accepted",
         calling(services.item_accept, "item"),
         done="Marked accepted on the vendor's behalf",
-        when=_item_in(V.PENDING),
         help="Record that the vendor accepted (for a vendor who answered by phone or mail).",
     ),
     Transition(
@@ -267,7 +303,6 @@ ITEM_TRANSITIONS = (
         calling(services.item_decline, "item"),
         done="Marked declined on the vendor's behalf",
         form=ReasonForm,
-        when=_item_in(V.PENDING),
         help="Record that the vendor declined; the item is then ready for another vendor.",
     ),
     Transition(
@@ -276,7 +311,6 @@ ITEM_TRANSITIONS = (
         calling(services.item_confirm, "item"),
         done="Marked confirmed on the vendor's behalf",
         form=ConfirmForm,
-        when=_item_in(V.ACCEPTED),
         help="Record the vendor's confirmation. An approved booking whose items are all "
         "confirmed confirms itself.",
     ),
@@ -286,7 +320,6 @@ ITEM_TRANSITIONS = (
         calling(services.item_cancel, "item"),
         done="Cancelled",
         form=OptionalReasonForm,
-        when=_item_can_cancel,
         danger=True,
         help="The item stops counting in the totals; a vendor who was asked is told it "
         "is withdrawn.",
@@ -297,7 +330,6 @@ ITEM_TRANSITIONS = (
         calling(services.item_remove, "item"),
         done="Removed",
         permission="delete",
-        when=_item_can_remove,
         danger=True,
         help="Deletes an item no vendor was told about, from a booking not yet approved.",
     ),
@@ -312,7 +344,7 @@ def _item_lines() -> tuple[Any, ...]:
     than a 1280 px screen. A form field not placed here gets a line of its own."""
     lines: list[tuple[str, ...]] = [
         ("service_type", "description"),
-        ("start", "end"),
+        ("start", "end", "timezone"),
         ("quantity", "unit_price", "unit_cost", "line_total"),
         ("zero_price_reason",),
     ]
@@ -324,7 +356,7 @@ def _item_lines() -> tuple[Any, ...]:
 
 class BookingItemInline(admin.StackedInline):
     model = BookingItem
-    form = ServiceModelForm
+    form = LocalServiceModelForm
     fieldsets = ((None, {"fields": _item_lines(), "classes": ("item-lines",)}),)
     readonly_fields = (
         "line_total",
@@ -419,16 +451,16 @@ class BookingHistoryInline(AuditEntryInline):
 # --- bookings -----------------------------------------------------------------------
 
 
-def _booking_in(*statuses: str) -> Any:
-    def check(booking: Booking) -> bool:
-        return booking.status in statuses
-
-    return check
-
-
 @admin.register(Booking)
-class BookingAdmin(ServiceDatesMixin, LargeTableAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
+class BookingAdmin(
+    TableTransitionsMixin,
+    ServiceDatesMixin,
+    LargeTableAdminMixin,
+    ServiceAdminMixin,
+    admin.ModelAdmin,
+):
     form = ServiceModelForm
+    machine = BOOKING
     stay_after_add = True
     transitions = (
         Transition(
@@ -436,7 +468,6 @@ class BookingAdmin(ServiceDatesMixin, LargeTableAdminMixin, ServiceAdminMixin, a
             "Submit for approval",
             calling(services.booking_submit, "booking"),
             done="Submitted for approval",
-            when=_booking_in(S.DRAFT),
         ),
         Transition(
             "approve",
@@ -444,7 +475,6 @@ class BookingAdmin(ServiceDatesMixin, LargeTableAdminMixin, ServiceAdminMixin, a
             calling(services.booking_approve, "booking"),
             done="Approved",
             permission="approve",
-            when=_booking_in(S.PENDING_APPROVAL),
         ),
         Transition(
             "cancel",
@@ -452,7 +482,6 @@ class BookingAdmin(ServiceDatesMixin, LargeTableAdminMixin, ServiceAdminMixin, a
             calling(services.booking_cancel, "booking"),
             done="Cancelled",
             form=ReasonForm,
-            when=_booking_in(*services.OPEN_STATUSES),
             danger=True,
             help="The broker or customer and every vendor already asked are told.",
         ),
@@ -461,7 +490,6 @@ class BookingAdmin(ServiceDatesMixin, LargeTableAdminMixin, ServiceAdminMixin, a
             "Mark completed",
             calling(services.booking_complete, "booking"),
             done="Completed",
-            when=_booking_in(S.CONFIRMED),
         ),
     )
     list_display = (
@@ -696,24 +724,28 @@ def save_item_rows(request: HttpRequest, formset: Any) -> None:
 
 
 @admin.register(BookingItem)
-class BookingItemAdmin(LargeTableAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
-    form = ServiceModelForm
+class BookingItemAdmin(
+    TableTransitionsMixin, LargeTableAdminMixin, ServiceAdminMixin, admin.ModelAdmin
+):
+    form = LocalServiceModelForm
+    machine = ITEM
     transitions = ITEM_TRANSITIONS
     list_display = (
         "description",
         "booking_link",
         "service_type",
-        "start",
-        "end",
+        "service_when",
         "quantity",
         "sell",
         "vendor",
         "vendor_state",
+        "deadline_state",
         "vendor_reference",
     )
     list_select_related = ("booking", "vendor")
     list_filter = (
         AttentionFilter,
+        VendorDeadlineFilter,
         "vendor_status",
         LiveFilter,
         "service_type",
@@ -749,6 +781,7 @@ class BookingItemAdmin(LargeTableAdminMixin, ServiceAdminMixin, admin.ModelAdmin
         "decline_reason",
         "assigned_at",
         "responded_at",
+        "deadline_state",
         "cancelled_at",
         "created_at",
         "updated_at",
@@ -776,7 +809,7 @@ class BookingItemAdmin(LargeTableAdminMixin, ServiceAdminMixin, admin.ModelAdmin
                     "fields": (
                         "service_type",
                         "description",
-                        ("start", "end"),
+                        ("start", "end", "timezone"),
                         ("quantity", "unit_price", "unit_cost"),
                         "sell",
                     )
@@ -790,6 +823,7 @@ class BookingItemAdmin(LargeTableAdminMixin, ServiceAdminMixin, admin.ModelAdmin
                         "vendor_reference",
                         "decline_reason",
                         ("assigned_at", "responded_at"),
+                        "deadline_state",
                     )
                 },
             ),
@@ -832,6 +866,14 @@ class BookingItemAdmin(LargeTableAdminMixin, ServiceAdminMixin, admin.ModelAdmin
     @admin.display(description="vendor status", ordering="vendor_status")
     def vendor_state(self, item: BookingItem) -> str:
         return item_badge(item)
+
+    @admin.display(description="when (local time)", ordering="start")
+    def service_when(self, item: BookingItem) -> str:
+        return nowrap(format_when(item.start, item.end, item.timezone))
+
+    @admin.display(description="vendor's deadline")
+    def deadline_state(self, item: BookingItem) -> str:
+        return deadline_badge(item)
 
     # ---- writes ------------------------------------------------------------------
 

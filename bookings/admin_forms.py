@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.forms.models import construct_instance
 
 from core.admin_kit import TransitionForm
+from partners.local_forms import LocalTimeFormMixin
 from partners.models import ServiceType, Vendor
 from partners.selectors import vendors_assignable
 
@@ -78,3 +79,11 @@ class ServiceModelForm(forms.ModelForm):
             )
         except ValidationError as exc:
             self._update_errors(exc)
+
+
+class LocalServiceModelForm(LocalTimeFormMixin, ServiceModelForm):
+    """An item's form: start and end read on the service's own clock."""
+
+
+class LocalOfferLineForm(LocalTimeFormMixin, ServiceModelForm):
+    vendor_field = "proposed_vendor"

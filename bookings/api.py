@@ -7,6 +7,7 @@ caller's Actor, render. The lists render plain rows (see ``bookings.serializers`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -15,6 +16,7 @@ from django.core.paginator import EmptyPage, Page, PageNotAnInteger
 from django.db import connection
 from django.db.models import ExpressionWrapper, IntegerField, QuerySet, Value
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers as drf
@@ -49,6 +51,7 @@ from bookings.serializers import (
     render_booking,
     render_item,
 )
+from bookings.states import BOOKING, ITEM
 from core.api.pagination import ApiPagination, SyncPagination
 from core.api.schema import error_responses as _errors
 from core.api.viewsets import ApiViewSet, detail_url
@@ -104,6 +107,51 @@ def with_total_count(queryset: QuerySet) -> QuerySet:
     # The SQL is Django's own compilation of the queryset; its values stay parameters.
     bounded = RawSQL(f"SELECT COUNT(*) FROM ({sql}) AS bounded", params)  # noqa: S608, S611
     return queryset.annotate(total_count=ExpressionWrapper(bounded, output_field=IntegerField()))
+
+
+def booking_actions(actor: Actor) -> Callable[[str], list[str]]:
+    """The moves ``actor`` may make on one of its visible bookings, by status (the
+    table of ``bookings.states`` read once per status and request)."""
+    cache: dict[str, list[str]] = {}
+    own = actor.broker.pk if actor.broker is not None else None
+
+    def for_status(status: str) -> list[str]:
+        if status not in cache:
+            probe = Booking(status=status, broker_id=own)
+            cache[status] = BOOKING.allowed(probe, actor, contents=False)
+        return cache[status]
+
+    return for_status
+
+
+def with_actions(row: dict[str, Any], actions: Callable[[str], list[str]]) -> orjson.Fragment:
+    """A booking the database rendered as JSON text, closed with the caller's actions."""
+    return orjson.Fragment(
+        row["document"][:-1].encode() + b',"actions":' + orjson.dumps(actions(row["status"])) + b"}"
+    )
+
+
+def item_actions(actor: Actor) -> Callable[[str, bool, str], list[str]]:
+    """The moves ``actor`` may make on one of its visible items, by (vendor status,
+    live, booking status)."""
+    cache: dict[tuple[str, bool, str], list[str]] = {}
+    vendor = actor.vendor.pk if actor.vendor is not None else None
+    broker = actor.broker.pk if actor.broker is not None else None
+    now = timezone.now()
+
+    def for_state(vendor_status: str, live: bool, booking_status: str) -> list[str]:
+        key = (vendor_status, live, booking_status)
+        if key not in cache:
+            probe = BookingItem(
+                vendor_status=vendor_status,
+                cancelled_at=None if live else now,
+                vendor_id=vendor,
+                booking=Booking(status=booking_status, broker_id=broker),
+            )
+            cache[key] = ITEM.allowed(probe, actor, contents=False)
+        return cache[key]
+
+    return for_state
 
 
 def caller_kind(actor: Actor) -> str:
@@ -192,7 +240,12 @@ class BookingViewSet(CallerMixin, ApiViewSet):
     def _render(self, booking: Booking, status_code: int = status.HTTP_200_OK) -> Response:
         # Re-read: what the services changed, with items prefetched for the totals.
         booking = selectors.booking_get_visible(actor=self.actor, reference=booking.reference)
-        return Response(BOOKING_SERIALIZERS[self.kind](booking).data, status=status_code)
+        return Response(self._shown(booking), status=status_code)
+
+    def _shown(self, booking: Booking) -> dict[str, Any]:
+        data = dict(BOOKING_SERIALIZERS[self.kind](booking).data)
+        data["actions"] = booking_actions(self.actor)(booking.status)
+        return data
 
     def list(self, request: Request) -> Response:
         """The throughput-critical path: one query for the page and its count; on
@@ -202,39 +255,49 @@ class BookingViewSet(CallerMixin, ApiViewSet):
         if self.paginator.cursor_mode(request):  # type: ignore[union-attr]
             return self._list_by_cursor(request, kind)
         queryset = with_total_count(self.filter_queryset(self.get_queryset()))
+        actions = booking_actions(self.actor)
         if connection.vendor == "postgresql" and kind in BOOKING_FIELDS:
             documents = queryset.annotate(document=pg_booking_document(kind))
-            page = self.paginate_queryset(documents.values("total_count", "document")) or []
-            results = [orjson.Fragment(row["document"]) for row in page]
-            return self.get_paginated_response(results)
+            rows = documents.values("total_count", "document", "status")
+            page = self.paginate_queryset(rows) or []
+            return self.get_paginated_response([with_actions(r, actions) for r in page])
         page = self.paginate_queryset(queryset.values(*BOOKING_COLUMNS, "total_count")) or []
         items = selectors.booking_items_rows(
             booking_ids=[row["id"] for row in page], fields=ITEM_COLUMNS
         )
-        results = [render_booking(row, items[row["id"]], kind=kind) for row in page]
+        results = [
+            {**render_booking(row, items[row["id"]], kind=kind), "actions": actions(row["status"])}
+            for row in page
+        ]
         return self.get_paginated_response(results)
 
     def _list_by_cursor(self, request: Request, kind: str) -> Response:
         """``?cursor=``: the same objects a page at a time by (updated_at, id), no count."""
         paginator: SyncPagination = self.paginator  # type: ignore[assignment]
         queryset = self.filter_queryset(self.get_queryset())
+        actions = booking_actions(self.actor)
         if connection.vendor == "postgresql" and kind in BOOKING_FIELDS:
             documents = queryset.annotate(document=pg_booking_document(kind))
             rows = paginator.paginate_by_cursor(
-                documents.values("id", "updated_at", "document"), request
+                documents.values("id", "updated_at", "document", "status"), request
             )
-            return paginator.get_cursor_response([orjson.Fragment(r["document"]) for r in rows])
+            return paginator.get_cursor_response([with_actions(r, actions) for r in rows])
         rows = paginator.paginate_by_cursor(queryset.values(*BOOKING_COLUMNS), request)
         items = selectors.booking_items_rows(
             booking_ids=[row["id"] for row in rows], fields=ITEM_COLUMNS
         )
         return paginator.get_cursor_response(
-            [render_booking(row, items[row["id"]], kind=kind) for row in rows]
+            [
+                {
+                    **render_booking(row, items[row["id"]], kind=kind),
+                    "actions": actions(row["status"]),
+                }
+                for row in rows
+            ]
         )
 
     def retrieve(self, request: Request, reference: str) -> Response:
-        booking = self._booking()
-        return Response(BOOKING_SERIALIZERS[self.kind](booking).data)
+        return Response(self._shown(self._booking()))
 
     def create(self, request: Request) -> Response:
         data = self._valid(BookingInputSerializer, request.data)
@@ -311,8 +374,12 @@ class BookingViewSet(CallerMixin, ApiViewSet):
         data = self._valid(ItemInputSerializer, request.data)
         item = services.item_add(booking=booking, actor=self.actor, **data)
         item = selectors.item_get_visible(actor=self.actor, pk=item.pk)
+        data = dict(ITEM_SERIALIZERS[self.kind](item).data)
+        data["actions"] = item_actions(self.actor)(
+            item.vendor_status, item.is_live, item.booking.status
+        )
         return Response(
-            ITEM_SERIALIZERS[self.kind](item).data,
+            data,
             status=status.HTTP_201_CREATED,
             headers={"Location": detail_url(request, "api-bookingitem-detail", item.pk)},
         )
@@ -358,7 +425,14 @@ class BookingItemViewSet(CallerMixin, ApiViewSet):
 
     def _render(self, item: BookingItem) -> Response:
         item = selectors.item_get_visible(actor=self.actor, pk=item.pk)
-        return Response(ITEM_SERIALIZERS[self.kind](item).data)
+        return Response(self._shown(item))
+
+    def _shown(self, item: BookingItem) -> dict[str, Any]:
+        data = dict(ITEM_SERIALIZERS[self.kind](item).data)
+        data["actions"] = item_actions(self.actor)(
+            item.vendor_status, item.is_live, item.booking.status
+        )
+        return data
 
     def _valid(self, serializer_class: type[drf.Serializer], data: Any, **kwargs: Any) -> Any:
         context = {"kind": self.kind, "actor": self.actor}
@@ -369,22 +443,29 @@ class BookingItemViewSet(CallerMixin, ApiViewSet):
     def list(self, request: Request) -> Response:
         kind = self.kind
         queryset = self.filter_queryset(self.get_queryset())
-        rows = queryset.values(*ITEM_COLUMNS, "booking__reference")
+        rows = queryset.values(*ITEM_COLUMNS, "booking__reference", "booking__status")
         paginator: SyncPagination = self.paginator  # type: ignore[assignment]
         cursor_mode = paginator.cursor_mode(request)
         if cursor_mode:
             page = paginator.paginate_by_cursor(rows, request)
         else:
             page = self.paginate_queryset(rows) or []
+        actions = item_actions(self.actor)
         results = [
-            render_item(row, booking_reference=row["booking__reference"], kind=kind) for row in page
+            {
+                **render_item(row, booking_reference=row["booking__reference"], kind=kind),
+                "actions": actions(
+                    row["vendor_status"], row["cancelled_at"] is None, row["booking__status"]
+                ),
+            }
+            for row in page
         ]
         if cursor_mode:
             return paginator.get_cursor_response(results)
         return self.get_paginated_response(results)
 
     def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(ITEM_SERIALIZERS[self.kind](self._item()).data)
+        return Response(self._shown(self._item()))
 
     def partial_update(self, request: Request, pk: str) -> Response:
         item = self._item()

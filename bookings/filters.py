@@ -11,8 +11,9 @@ from typing import Any
 
 import django_filters
 from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
 
-from bookings.models import Booking, BookingItem
+from bookings.models import Booking, BookingItem, overdue_q
 from partners.models import ServiceType
 
 
@@ -22,14 +23,25 @@ def _is_staff_request(request: Any) -> bool:
     return request is not None and is_staff_caller(request)
 
 
+def _is_broker_request(request: Any) -> bool:
+    from core.api.actors import caller_broker
+
+    return request is not None and caller_broker(request) is not None
+
+
 class StaffOnlyFiltersMixin:
     staff_only: tuple[str, ...] = ()
+    # What brokers are not shown (vendors' deadlines), so cannot filter on either.
+    not_for_brokers: tuple[str, ...] = ()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if not _is_staff_request(self.request):  # type: ignore[attr-defined]
-            for name in self.staff_only:
-                self.filters.pop(name, None)  # type: ignore[attr-defined]
+        request = self.request  # type: ignore[attr-defined]
+        hidden = () if _is_staff_request(request) else self.staff_only
+        if self.not_for_brokers and _is_broker_request(request):
+            hidden = (*hidden, *self.not_for_brokers)
+        for name in hidden:
+            self.filters.pop(name, None)  # type: ignore[attr-defined]
 
 
 class BookingFilter(StaffOnlyFiltersMixin, django_filters.FilterSet):
@@ -91,9 +103,30 @@ class BookingItemFilter(StaffOnlyFiltersMixin, django_filters.FilterSet):
     cancelled = django_filters.BooleanFilter(
         field_name="cancelled_at", lookup_expr="isnull", exclude=True
     )
+    overdue = django_filters.BooleanFilter(
+        method="filter_overdue",
+        help_text="true: items whose vendor let respond_by (or, accepted, confirm_by) pass; "
+        "false: the others.",
+    )
+    respond_by_before = django_filters.IsoDateTimeFilter(
+        field_name="respond_by", lookup_expr="lt", help_text="Answers due before this time."
+    )
+    respond_by_after = django_filters.IsoDateTimeFilter(
+        field_name="respond_by", lookup_expr="gte", help_text="Answers due at or after."
+    )
+    confirm_by_before = django_filters.IsoDateTimeFilter(
+        field_name="confirm_by", lookup_expr="lt", help_text="Confirmations due before this time."
+    )
 
     staff_only = ("vendor", "broker")
+    not_for_brokers = ("overdue", "respond_by_before", "respond_by_after", "confirm_by_before")
 
     class Meta:
         model = BookingItem
         fields: list[str] = []
+
+    def filter_overdue(self, queryset: QuerySet[BookingItem], name: str, value: Any) -> QuerySet:
+        if value is None:
+            return queryset
+        condition = overdue_q(timezone.now())
+        return queryset.filter(condition) if value else queryset.exclude(condition)

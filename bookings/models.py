@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +16,7 @@ from django.utils import timezone
 from core.domain import CURRENCIES, CURRENCY_CHOICES
 from core.phones import E164_VALIDATOR
 from partners.models import Broker, ServiceType, Vendor
+from partners.timezones import TIMEZONE_LENGTH, default_service_timezone, validate_timezone
 
 # Crockford's base32 without the look-alikes: a reference read over the phone survives.
 REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -154,9 +156,25 @@ class Booking(models.Model):
         return self.status not in (self.Status.COMPLETED, self.Status.CANCELLED)
 
 
+# The ``timezone`` field of items shadows the module inside their class bodies.
+_now = timezone.now
+
+
+def overdue_q(now: datetime) -> Q:
+    """Live items whose vendor has let its deadline pass: no answer by ``respond_by``,
+    or accepted and not confirmed by ``confirm_by``."""
+    return Q(cancelled_at__isnull=True) & (
+        Q(vendor_status="pending", respond_by__lt=now)
+        | Q(vendor_status="accepted", confirm_by__lt=now)
+    )
+
+
 class BookingItemQuerySet(models.QuerySet["BookingItem"]):
     def live(self) -> BookingItemQuerySet:
         return self.filter(cancelled_at__isnull=True)
+
+    def overdue(self, now: datetime | None = None) -> BookingItemQuerySet:
+        return self.filter(overdue_q(now or timezone.now()))
 
 
 class BookingItem(models.Model):
@@ -172,6 +190,13 @@ class BookingItem(models.Model):
     description = models.CharField(max_length=300)
     start = models.DateTimeField()
     end = models.DateTimeField()
+    timezone = models.CharField(
+        max_length=TIMEZONE_LENGTH,
+        default=default_service_timezone,
+        validators=[validate_timezone],
+        help_text="Where the service happens (IANA name): start and end are shown and "
+        "entered in its local time.",
+    )
     quantity = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
     unit_price = models.DecimalField(**MONEY, validators=[MinValueValidator(0)])
     unit_cost = models.DecimalField(**MONEY, validators=[MinValueValidator(0)])
@@ -195,8 +220,16 @@ class BookingItem(models.Model):
     decline_reason = models.TextField(blank=True, editable=False)
     assigned_at = models.DateTimeField(null=True, blank=True, editable=False)
     responded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Each time a vendor is asked (again) is a new request: its reminders are its own.
+    request_seq = models.PositiveIntegerField(default=0, editable=False)
+    respond_by = models.DateTimeField(
+        null=True, blank=True, editable=False, db_index=True, help_text="The vendor answers by."
+    )
+    confirm_by = models.DateTimeField(
+        null=True, blank=True, editable=False, db_index=True, help_text="The vendor confirms by."
+    )
     cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(default=_now, editable=False)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     objects = BookingItemQuerySet.as_manager()
@@ -244,6 +277,29 @@ class BookingItem(models.Model):
     def is_live(self) -> bool:
         return self.cancelled_at is None
 
+    def is_overdue(self, now: datetime | None = None) -> bool:
+        now = now or timezone.now()
+        if not self.is_live:
+            return False
+        if self.vendor_status == self.VendorStatus.PENDING:
+            return self.respond_by is not None and self.respond_by < now
+        if self.vendor_status == self.VendorStatus.ACCEPTED:
+            return self.confirm_by is not None and self.confirm_by < now
+        return False
+
+    @property
+    def overdue(self) -> bool:
+        return self.is_overdue()
+
+    @property
+    def deadline(self) -> datetime | None:
+        """The deadline running now: to answer (pending) or to confirm (accepted)."""
+        if self.vendor_status == self.VendorStatus.PENDING:
+            return self.respond_by
+        if self.vendor_status == self.VendorStatus.ACCEPTED:
+            return self.confirm_by
+        return None
+
     @property
     def total_price(self) -> Decimal:
         return self.quantity * self.unit_price
@@ -256,3 +312,34 @@ class BookingItem(models.Model):
     @property
     def total_cost(self) -> Decimal:
         return self.quantity * self.unit_cost
+
+
+class VendorReminder(models.Model):
+    """One reminder (or, at 100 %, the alert to staff) for one request to a vendor.
+
+    The unique constraint is what makes the sweep send each one once: a second sweep,
+    or a second worker running the same sweep, fails to insert the row and sends nothing.
+    """
+
+    class Stage(models.TextChoices):
+        ANSWER = "answer", "Answer"
+        CONFIRM = "confirm", "Confirmation"
+
+    item = models.ForeignKey(BookingItem, on_delete=models.CASCADE, related_name="reminders")
+    request_seq = models.PositiveIntegerField()
+    stage = models.CharField(max_length=10, choices=Stage.choices)
+    threshold = models.PositiveSmallIntegerField(help_text="Percent of the window; 100: overdue.")
+    deadline = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["item", "request_seq", "stage", "threshold"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item", "request_seq", "stage", "threshold"],
+                name="vendor_reminder_once_per_threshold",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item_id} #{self.request_seq} {self.stage} {self.threshold}%"

@@ -61,14 +61,25 @@ def item_context(item: BookingItem) -> dict[str, Any]:
         "customer_name": booking.customer_name,
         "service": item.get_service_type_display(),
         "description": item.description,
-        "when": format_when(item.start, item.end),
-        "start": format_moment(item.start),
+        "when": format_when(item.start, item.end, item.timezone),
+        "start": format_moment(item.start, item.timezone),
+        "timezone": item.timezone,
+        "answer_by": _deadline(item.respond_by, item),
+        "confirm_by": _deadline(item.confirm_by, item),
         "quantity": str(item.quantity),
         "vendor_name": item.vendor.name if item.vendor else "",
         "vendor_reference": item.vendor_reference,
         "decline_reason": item.decline_reason,
         "notes": booking.notes,
     }
+
+
+def _deadline(value: Any, item: BookingItem) -> str:
+    """A vendor's deadline in the vendor's own zone (it is the vendor who must act)."""
+    if value is None:
+        return ""
+    zone = item.vendor.timezone if item.vendor is not None else item.timezone
+    return format_moment(value, zone)
 
 
 def booking_context(booking: Booking, items: list[BookingItem] | None = None) -> dict[str, Any]:
@@ -83,13 +94,13 @@ def booking_context(booking: Booking, items: list[BookingItem] | None = None) ->
         "total": format_money(total, booking.currency),
         "cancel_reason": booking.cancel_reason,
         "services": "; ".join(
-            f"{i.get_service_type_display()} {format_moment(i.start)}" for i in items
+            f"{i.get_service_type_display()} {format_moment(i.start, i.timezone)}" for i in items
         ),
         "items": [
             {
                 "service": i.get_service_type_display(),
                 "description": i.description,
-                "when": format_when(i.start, i.end),
+                "when": format_when(i.start, i.end, i.timezone),
                 "quantity": str(i.quantity),
                 "vendor_reference": i.vendor_reference,
             }
@@ -136,22 +147,31 @@ def notify_vendors(kind: str, booking: Booking, cause: AuditEntry) -> None:
         )
 
 
-def notify_item_vendor(kind: str, item: BookingItem, vendor: Vendor, cause: AuditEntry) -> None:
+def notify_item_vendor(
+    kind: str,
+    item: BookingItem,
+    vendor: Vendor,
+    cause: AuditEntry,
+    *,
+    extra: dict[str, Any] | None = None,
+) -> None:
     notify(
         kind=kind,
         recipients=[vendor_recipient(vendor, item=item)],
-        context={**item_context(item), "vendor_name": vendor.name},
+        context={**item_context(item), "vendor_name": vendor.name, **(extra or {})},
         target=item.booking,
         cause=cause,
         reference=item.booking.reference,
     )
 
 
-def notify_item_staff(kind: str, item: BookingItem, cause: AuditEntry) -> None:
+def notify_item_staff(
+    kind: str, item: BookingItem, cause: AuditEntry, *, extra: dict[str, Any] | None = None
+) -> None:
     notify(
         kind=kind,
         recipients=staff(AGENTS, item.booking),
-        context=item_context(item),
+        context={**item_context(item), **(extra or {})},
         target=item.booking,
         cause=cause,
         reference=item.booking.reference,

@@ -17,8 +17,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
@@ -28,6 +31,7 @@ from bookings.selectors import booking_totals, commission_for
 from bookings.services import ITEM_FIELDS as ITEM_EDITABLE_FIELDS
 from core.api.fields import PhoneNumbersMixin
 from partners.models import Broker, Vendor
+from partners.timezones import LocalTimeError, make_aware_local, zone
 
 STAFF, BROKER, VENDOR = "staff", "broker", "vendor"
 
@@ -39,6 +43,7 @@ ITEM_FIELDS: dict[str, tuple[str, ...]] = {
         "description",
         "start",
         "end",
+        "timezone",
         "quantity",
         "unit_price",
         "unit_cost",
@@ -46,6 +51,9 @@ ITEM_FIELDS: dict[str, tuple[str, ...]] = {
         "vendor_status",
         "vendor_reference",
         "decline_reason",
+        "respond_by",
+        "confirm_by",
+        "overdue",
         "cancelled_at",
         "updated_at",
     ),
@@ -57,6 +65,7 @@ ITEM_FIELDS: dict[str, tuple[str, ...]] = {
         "description",
         "start",
         "end",
+        "timezone",
         "quantity",
         "unit_price",
         "vendor_status",
@@ -71,12 +80,16 @@ ITEM_FIELDS: dict[str, tuple[str, ...]] = {
         "description",
         "start",
         "end",
+        "timezone",
         "quantity",
         "unit_cost",
         "vendor",
         "vendor_status",
         "vendor_reference",
         "decline_reason",
+        "respond_by",
+        "confirm_by",
+        "overdue",
         "cancelled_at",
         "updated_at",
     ),
@@ -123,6 +136,17 @@ def iso(value: datetime | None) -> str | None:
     return text
 
 
+def iso_local(value: datetime | None, tz: str) -> str | None:
+    """A service's time with the service's own offset: ``2027-05-10T10:00:00+01:00``
+    in Lisbon in May (the same instant an integrator sent, in whatever offset)."""
+    if value is None:
+        return None
+    text = value.astimezone(zone(tz)).isoformat()
+    if value.microsecond:
+        text = text[:-6].rstrip("0") + text[-6:]
+    return text
+
+
 def money(value: Decimal) -> str:
     return f"{value:.2f}"
 
@@ -132,6 +156,25 @@ class IsoDateTimeField(serializers.DateTimeField):
 
     def to_representation(self, value: Any) -> str | None:
         return iso(value) if value else None
+
+
+class ServiceTimeField(serializers.DateTimeField):
+    """An item's ``start`` or ``end``, written with the offset of the item's ``timezone``."""
+
+    def get_attribute(self, instance: Any) -> Any:
+        return instance
+
+    def to_representation(self, item: Any) -> str | None:
+        return iso_local(getattr(item, self.field_name), item.timezone)
+
+
+class LocalInputDateTimeField(serializers.DateTimeField):
+    """Input: an ISO time with any offset is that instant; one without an offset is a
+    wall-clock time where the service happens (made aware by the serializer, in the
+    item's zone), never read in the server's zone."""
+
+    def enforce_timezone(self, value: datetime) -> datetime:
+        return value
 
 
 class MoneyField(serializers.DecimalField):
@@ -173,6 +216,20 @@ class ItemSerializer(ApiModelSerializer):
 
     booking = serializers.CharField(source="booking.reference", read_only=True)
     vendor = serializers.IntegerField(source="vendor_id", read_only=True, allow_null=True)
+    start = ServiceTimeField(read_only=True, help_text="In the service's own offset (timezone).")
+    end = ServiceTimeField(read_only=True, help_text="In the service's own offset (timezone).")
+    timezone = serializers.CharField(
+        read_only=True, help_text="Where the service happens (IANA name, e.g. Europe/Lisbon)."
+    )
+    respond_by = IsoDateTimeField(
+        read_only=True, allow_null=True, help_text="The vendor answers by (pending items)."
+    )
+    confirm_by = IsoDateTimeField(
+        read_only=True, allow_null=True, help_text="The vendor confirms by (accepted items)."
+    )
+    overdue = serializers.BooleanField(
+        read_only=True, help_text="The vendor let respond_by or confirm_by pass."
+    )
 
     class Meta:
         model = BookingItem
@@ -245,10 +302,12 @@ def schema_serializer(
     component: str,
     shapes: dict[str, type[serializers.Serializer]],
     nested: dict[str, serializers.Field] | None = None,
+    extra: dict[str, serializers.Field] | None = None,
 ) -> type[serializers.Serializer]:
     """For the OpenAPI schema only, never to render: every field of ``shapes`` (the
     per-caller serializers); a field not every kind of caller gets is optional, so a
-    broker's response (no costs) matches the same schema as staff's."""
+    broker's response (no costs) matches the same schema as staff's. ``extra`` are
+    fields the views add (``actions``)."""
     nested = nested or {}
     field_sets = {kind: shape().fields for kind, shape in shapes.items()}
     common = set.intersection(*(set(fields) for fields in field_sets.values()))
@@ -269,6 +328,7 @@ def schema_serializer(
                 help_text = f"{kwargs['help_text']} {note}" if kwargs.get("help_text") else note
                 kwargs.update(read_only=False, required=False, help_text=help_text)
             attrs[name] = type(field)(*field._args, **kwargs)
+    attrs.update(extra or {})
     schema_class = type(f"{component}Schema", (serializers.Serializer,), attrs)
     return extend_schema_serializer(component_name=component)(schema_class)
 
@@ -276,7 +336,27 @@ def schema_serializer(
 TotalsSchema = schema_serializer(
     "Totals", {STAFF: TotalsSerializer, BROKER: BrokerTotalsSerializer}
 )
-ItemSchema = schema_serializer("BookingItem", ITEM_SERIALIZERS)
+
+
+def actions_field(what: str, *, required: bool = True) -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.CharField(),
+        # Read-only fields are required in a response schema; an optional one is not.
+        **({"read_only": True} if required else {"required": False}),
+        help_text=f"The moves the caller may make on this {what} now (its state and the "
+        "caller's role allow them), each the name of its POST action or `change`. A rule "
+        "on the contents (an unpriced item, a lapsed validity) may still refuse one, "
+        "with a 409 that says why.",
+    )
+
+
+ItemSchema = schema_serializer(
+    "BookingItem",
+    ITEM_SERIALIZERS,
+    extra={
+        "actions": actions_field("item (not given for items nested in a booking)", required=False)
+    },
+)
 BookingSchema = schema_serializer(
     "Booking",
     BOOKING_SERIALIZERS,
@@ -284,6 +364,7 @@ BookingSchema = schema_serializer(
         "items": ItemSchema(many=True, read_only=True),
         "totals": TotalsSchema(read_only=True),
     },
+    extra={"actions": actions_field("booking")},
 )
 
 
@@ -296,6 +377,7 @@ ITEM_COLUMNS = (
     "description",
     "start",
     "end",
+    "timezone",
     "quantity",
     "unit_price",
     "unit_cost",
@@ -303,6 +385,8 @@ ITEM_COLUMNS = (
     "vendor_status",
     "vendor_reference",
     "decline_reason",
+    "respond_by",
+    "confirm_by",
     "cancelled_at",
     "updated_at",
 )
@@ -323,8 +407,8 @@ BOOKING_COLUMNS = (
 )
 _SOURCE = {"vendor": "vendor_id", "broker": "broker_id"}
 _CONVERT: dict[str, Callable[[Any], Any]] = {
-    "start": iso,
-    "end": iso,
+    "respond_by": iso,
+    "confirm_by": iso,
     "cancelled_at": iso,
     "created_at": iso,
     "updated_at": iso,
@@ -335,9 +419,33 @@ _CONVERT: dict[str, Callable[[Any], Any]] = {
 Plan = tuple[tuple[str, str, Callable[[Any], Any] | None], ...]
 
 
+def _row_overdue(row: Mapping[str, Any]) -> bool:
+    if row["cancelled_at"] is not None:
+        return False
+    now = timezone.now()
+    status = row["vendor_status"]
+    if status == BookingItem.VendorStatus.PENDING:
+        return row["respond_by"] is not None and row["respond_by"] < now
+    if status == BookingItem.VendorStatus.ACCEPTED:
+        return row["confirm_by"] is not None and row["confirm_by"] < now
+    return False
+
+
+# Fields computed from the whole row (the source ``*``), not from one column.
+_FROM_ROW: dict[str, Callable[[Mapping[str, Any]], Any]] = {
+    "start": lambda row: iso_local(row["start"], row["timezone"]),
+    "end": lambda row: iso_local(row["end"], row["timezone"]),
+    "overdue": _row_overdue,
+}
+
+
 def _plan(fields: tuple[str, ...], skip: tuple[str, ...]) -> Plan:
     return tuple(
-        (name, _SOURCE.get(name, name), _CONVERT.get(name)) for name in fields if name not in skip
+        (name, "*", _FROM_ROW[name])
+        if name in _FROM_ROW
+        else (name, _SOURCE.get(name, name), _CONVERT.get(name))
+        for name in fields
+        if name not in skip
     )
 
 
@@ -349,6 +457,9 @@ _BOOKING_PLANS = {
 
 def _render(row: Mapping[str, Any], plan: Plan, out: dict[str, Any]) -> dict[str, Any]:
     for name, source, convert in plan:
+        if source == "*":
+            out[name] = convert(row)  # type: ignore[misc]
+            continue
         value = row[source]
         out[name] = convert(value) if convert is not None and value is not None else value
     return out
@@ -407,7 +518,36 @@ _PG_TOTALS = {
 _PG_MONEY = {"unit_price", "unit_cost", "commission_rate"}
 
 
+def _pg_local(alias: str, name: str) -> str:
+    """A service's time as ``iso_local`` writes it: the wall clock in the item's zone
+    (PostgreSQL's JSON text of a timestamp: fraction without trailing zeros), then the
+    zone's offset at that instant as +HH:MM."""
+    column, zone_name = f'{alias}."{name}"', f'{alias}."timezone"'
+    offset = f"(({column} AT TIME ZONE {zone_name}) - ({column} AT TIME ZONE 'UTC'))"
+    return (
+        f"CASE WHEN {column} IS NULL THEN NULL ELSE"
+        f" (to_json({column} AT TIME ZONE {zone_name}) #>> '{{}}')"
+        f" || CASE WHEN {offset} < interval '0' THEN '-' ELSE '+' END"
+        f" || to_char(CASE WHEN {offset} < interval '0' THEN -{offset} ELSE {offset} END,"
+        " 'HH24:MI') END"
+    )
+
+
+def _pg_overdue(alias: str) -> str:
+    """``BookingItem.overdue`` (``bookings.models.overdue_q``) at the statement's time."""
+    return (
+        f"coalesce({alias}.\"cancelled_at\" IS NULL AND ("
+        f"({alias}.\"vendor_status\" = 'pending' AND {alias}.\"respond_by\" < now())"
+        f" OR ({alias}.\"vendor_status\" = 'accepted' AND {alias}.\"confirm_by\" < now())"
+        "), false)"
+    )
+
+
 def _pg_value(alias: str, name: str) -> str:
+    if name in ("start", "end"):
+        return _pg_local(alias, name)
+    if name == "overdue":
+        return _pg_overdue(alias)
     column = f'{alias}."{_SOURCE.get(name, name)}"'
     return f"{column}::text" if name in _PG_MONEY else column
 
@@ -478,7 +618,47 @@ class PartnerScopedFields:
         return fields
 
 
-class ItemInputSerializer(PartnerScopedFields, ApiModelSerializer):
+class LocalTimesInput:
+    """``start`` and ``end`` sent without an offset are wall-clock times in the item's
+    zone (the ``timezone`` sent, else the item's, else its vendor's, else the site's
+    default). A time the clocks skip or repeat there is a 400 naming the field."""
+
+    def build_standard_field(self, field_name: str, model_field: Any) -> Any:
+        field_class, kwargs = super().build_standard_field(field_name, model_field)  # type: ignore[misc]
+        if field_name in ("start", "end"):
+            field_class = LocalInputDateTimeField
+        return field_class, kwargs
+
+    def localize(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        instance = getattr(self, "instance", None)
+        vendor = attrs.get("vendor")
+        zone_name = (
+            attrs.get("timezone")
+            or getattr(instance, "timezone", "")
+            or getattr(vendor, "timezone", "")
+            or settings.DEFAULT_SERVICE_TIMEZONE
+        )
+        errors = {}
+        for name in ("start", "end"):
+            value = attrs.get(name)
+            if isinstance(value, datetime) and value.tzinfo is None:
+                try:
+                    zone(zone_name)
+                except DjangoValidationError:
+                    return attrs  # the service refuses the zone, naming its field
+                try:
+                    attrs[name] = make_aware_local(value, zone_name)
+                except LocalTimeError as error:
+                    errors[name] = error.messages
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+TIMEZONE_INPUT = {"required": False, "allow_blank": True, "validators": []}
+
+
+class ItemInputSerializer(LocalTimesInput, PartnerScopedFields, ApiModelSerializer):
     """An item to add. Staff may price it (and assign a ``vendor`` at once); a broker
     requests a service: price, cost and vendor are ours to fill in, and sending them
     is refused."""
@@ -491,22 +671,26 @@ class ItemInputSerializer(PartnerScopedFields, ApiModelSerializer):
         model = BookingItem
         fields = (*ITEM_EDITABLE_FIELDS, "vendor")
         extra_kwargs = {
-            name: {**kwargs, "required": False} for name, kwargs in SERVICE_CHECKED.items()
+            **{name: {**kwargs, "required": False} for name, kwargs in SERVICE_CHECKED.items()},
+            "timezone": TIMEZONE_INPUT,
         }
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs.get("vendor", "") is None:
             attrs.pop("vendor")
-        return attrs
+        return self.localize(attrs)
 
 
-class ItemUpdateSerializer(ApiModelSerializer):
+class ItemUpdateSerializer(LocalTimesInput, ApiModelSerializer):
     """Fields of an item that may change before it is confirmed (a PATCH)."""
 
     class Meta:
         model = BookingItem
         fields = ITEM_EDITABLE_FIELDS
-        extra_kwargs = SERVICE_CHECKED
+        extra_kwargs = {**SERVICE_CHECKED, "timezone": TIMEZONE_INPUT}
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return self.localize(attrs)
 
 
 class BookingInputSerializer(PartnerScopedFields, ApiModelSerializer):

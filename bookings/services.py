@@ -9,6 +9,9 @@ Booking:  draft -> pending_approval -> approved -> confirmed -> completed,
 Item:     unassigned -> pending -> accepted -> confirmed; pending -> declined;
           declined (or pending / accepted) -> pending with another vendor.
 
+Who may make which move from which state is the table in ``bookings.states``, which
+every service here uses as its guard (and the doors read to show what can succeed).
+
 The rules every door's input meets here (and nowhere else):
 
 * An item's dates, quantity, prices and description: see ``bookings.rules``
@@ -36,9 +39,11 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from bookings import deadlines
 from bookings import notify as tell
 from bookings.models import Booking, BookingItem, new_reference
 from bookings.rules import check_line_count, check_service_line
+from bookings.states import BOOKING, ITEM
 from core.audit import audit
 from core.changes import apply_changes, audit_changes, save_changes
 from core.domain import Actor, DomainError, InvalidTransition, NotPermitted, ValidationFailed
@@ -50,6 +55,7 @@ from partners.rules import (
     REFERENCE_LENGTH,
     check_text,
 )
+from partners.timezones import check_timezone
 
 S = Booking.Status
 V = BookingItem.VendorStatus
@@ -69,6 +75,7 @@ ITEM_FIELDS = (
     "description",
     "start",
     "end",
+    "timezone",
     "quantity",
     "unit_price",
     "unit_cost",
@@ -97,43 +104,6 @@ def _lock_item(item: BookingItem) -> tuple[Booking, BookingItem]:
     )
     locked.booking = booking
     return booking, locked
-
-
-def _require_booking_access(booking: Booking, actor: Actor, perm: str, action: str) -> None:
-    """Staff need ``perm``; a broker may touch only its own bookings; vendors none."""
-    if actor.vendor is not None:
-        raise NotPermitted(f"Vendors cannot {action}.")
-    if actor.broker is not None:
-        if booking.broker_id != actor.broker.pk:
-            raise NotPermitted(f"You cannot {action}: this booking is not yours.")
-        return
-    actor.require_perm(perm, action)
-
-
-def _require_vendor_or_staff(item: BookingItem, actor: Actor, action: str) -> None:
-    """The assigned vendor, or staff acting on its behalf."""
-    if actor.broker is not None:
-        raise NotPermitted(f"Brokers cannot {action}.")
-    if actor.vendor is not None:
-        if item.vendor_id != actor.vendor.pk:
-            raise NotPermitted(f"You cannot {action}: this item is not assigned to you.")
-        return
-    actor.require_perm("bookings.change_bookingitem", action)
-
-
-def _require_status(booking: Booking, allowed: Iterable[str], action: str) -> None:
-    if booking.status not in allowed:
-        status = booking.get_status_display().lower()
-        raise InvalidTransition(f"Cannot {action}: booking {booking.reference} is {status}.")
-
-
-def _require_item_status(item: BookingItem, allowed: Iterable[str], action: str) -> None:
-    if not item.is_live:
-        raise InvalidTransition(f"Cannot {action}: the item is cancelled.")
-    if item.vendor_status not in allowed:
-        raise InvalidTransition(
-            f"Cannot {action}: the item is {item.get_vendor_status_display().lower()}."
-        )
 
 
 def _unique_reference() -> str:
@@ -263,8 +233,7 @@ def booking_update(*, booking: Booking, actor: Actor, **fields: Any) -> Booking:
     """Change contact details or notes of an open booking; broker and currency only in draft."""
     _check_keys(fields, BOOKING_FIELDS)
     booking = _lock_booking(booking)
-    _require_booking_access(booking, actor, "bookings.change_booking", "change this booking")
-    _require_status(booking, OPEN_STATUSES, "change the booking")
+    BOOKING.check("change", booking, actor)
     if actor.broker is not None and "broker" in fields and fields["broker"] != actor.broker:
         raise NotPermitted("You cannot move a booking to another broker.")
     _check_booking_text(fields)
@@ -291,10 +260,7 @@ def booking_submit(*, booking: Booking, actor: Actor) -> Booking:
     """draft -> pending_approval. Approvers are told, and each vendor chosen for an item
     while it was a draft is asked now."""
     booking = _lock_booking(booking)
-    _require_booking_access(booking, actor, "bookings.change_booking", "submit this booking")
-    _require_status(booking, [S.DRAFT], "submit for approval")
-    if not booking.items.live().exists():
-        raise InvalidTransition("Add at least one item before submitting the booking.")
+    BOOKING.check("submit", booking, actor)
     booking.status = S.PENDING_APPROVAL
     booking.submitted_at = timezone.now()
     booking.save(update_fields=["status", "submitted_at", "updated_at"])
@@ -317,20 +283,7 @@ def booking_approve(*, booking: Booking, actor: Actor) -> Booking:
     told about an item are told.
     """
     booking = _lock_booking(booking)
-    if actor.is_partner:
-        raise NotPermitted("Only staff can approve bookings.")
-    actor.require_perm("bookings.approve_booking", "approve bookings")
-    _require_status(booking, [S.PENDING_APPROVAL], "approve")
-    unpriced = [item for item in booking.items.live().order_by("start", "id") if not item.is_priced]
-    if unpriced:
-        names = ", ".join(item.description for item in unpriced[:5])
-        more = f" and {len(unpriced) - 5} more" if len(unpriced) > 5 else ""
-        raise InvalidTransition(
-            f"Price every item before approving: {names}{more} "
-            f"{'has' if len(unpriced) == 1 else 'have'} no price. An item given for free "
-            "needs a price of zero and a reason.",
-            code="unpriced_items",
-        )
+    BOOKING.check("approve", booking, actor)
     booking.status = S.APPROVED
     booking.approved_at = timezone.now()
     booking.approved_by = actor.audit_user
@@ -351,10 +304,7 @@ def booking_cancel(*, booking: Booking, actor: Actor, reason: str) -> Booking:
     item are told.
     """
     booking = _lock_booking(booking)
-    _require_booking_access(booking, actor, "bookings.change_booking", "cancel this booking")
-    if actor.broker is not None and booking.status not in (S.DRAFT, S.PENDING_APPROVAL):
-        raise NotPermitted("This booking is approved; ask us to cancel it.")
-    _require_status(booking, OPEN_STATUSES, "cancel")
+    BOOKING.check("cancel", booking, actor)
     reason = _check_reason(reason)
     if not reason:
         raise ValidationFailed("Give a reason for the cancellation.", field="reason")
@@ -363,6 +313,10 @@ def booking_cancel(*, booking: Booking, actor: Actor, reason: str) -> Booking:
     booking.cancelled_at = timezone.now()
     booking.cancel_reason = reason
     booking.save(update_fields=["status", "cancelled_at", "cancel_reason", "updated_at"])
+    # No vendor of a cancelled booking owes an answer.
+    booking.items.exclude(respond_by=None, confirm_by=None).update(
+        respond_by=None, confirm_by=None, updated_at=booking.cancelled_at
+    )
     entry = audit(
         booking, "cancelled", actor, from_status=previous, to_status=S.CANCELLED, reason=reason
     )
@@ -376,10 +330,7 @@ def booking_cancel(*, booking: Booking, actor: Actor, reason: str) -> Booking:
 def booking_complete(*, booking: Booking, actor: Actor) -> Booking:
     """confirmed -> completed, once the services have been delivered. Nobody is told."""
     booking = _lock_booking(booking)
-    if actor.is_partner:
-        raise NotPermitted("Only staff can complete bookings.")
-    actor.require_perm("bookings.change_booking", "complete bookings")
-    _require_status(booking, [S.CONFIRMED], "complete")
+    BOOKING.check("complete", booking, actor)
     booking.status = S.COMPLETED
     booking.completed_at = timezone.now()
     booking.save(update_fields=["status", "completed_at", "updated_at"])
@@ -427,6 +378,13 @@ def _item_create(*, booking: Booking, actor: Actor, data: Mapping[str, Any]) -> 
         raise NotPermitted("Brokers cannot choose vendors.")
     data.setdefault("unit_price", 0)
     data.setdefault("unit_cost", 0)
+    # Where the service happens: as given, else where its vendor works, else the site's.
+    if data.get("timezone"):
+        data["timezone"] = check_timezone(data["timezone"])
+    else:
+        data.pop("timezone", None)
+        if vendor is not None:
+            data["timezone"] = vendor.timezone
     check_service_line(data, changed=data.keys(), actor=actor)
     check_line_count(BookingItem.objects.filter(booking=booking).count() + 1)
     item = BookingItem(booking=booking, **data)
@@ -442,9 +400,7 @@ def _item_create(*, booking: Booking, actor: Actor, data: Mapping[str, Any]) -> 
 def item_add(*, booking: Booking, actor: Actor, **fields: Any) -> BookingItem:
     """Add an item to an open booking (not yet confirmed). A ``vendor`` assigns it at once."""
     booking = _lock_booking(booking)
-    _require_booking_access(booking, actor, "bookings.add_bookingitem", "add items to this booking")
-    allowed = [S.DRAFT] if actor.broker is not None else EDITABLE_STATUSES
-    _require_status(booking, allowed, "add an item")
+    BOOKING.check("add_item", booking, actor)
     return _item_create(booking=booking, actor=actor, data=fields)
 
 
@@ -458,16 +414,18 @@ def item_update(*, item: BookingItem, actor: Actor, **fields: Any) -> BookingIte
     nobody; a vendor chosen on a draft hears nothing until the booking is submitted.
     """
     _check_keys(fields, ITEM_FIELDS)
+    if "timezone" in fields and not fields["timezone"]:
+        fields.pop("timezone")  # left blank: the zone stays as it is
     booking, item = _lock_item(item)
-    _require_booking_access(booking, actor, "bookings.change_bookingitem", "change this item")
+    ITEM.check("change", item, actor)
     _refuse_broker_prices(actor, fields)
     if actor.broker is not None and booking.status != S.DRAFT:
         raise InvalidTransition("Items can be changed only while the booking is a draft.")
-    _require_status(booking, EDITABLE_STATUSES, "change the item")
-    _require_item_status(item, [V.UNASSIGNED, V.PENDING, V.ACCEPTED, V.DECLINED], "change the item")
     changed = apply_changes(item, fields)
     if not changed:
         return item
+    if "timezone" in changed:
+        changed["timezone"] = item.timezone = check_timezone(changed["timezone"])
     values = {name: getattr(item, name) for name in ITEM_FIELDS}
     check_service_line(values, changed=changed.keys(), actor=actor)
     also = []
@@ -479,6 +437,8 @@ def item_update(*, item: BookingItem, actor: Actor, **fields: Any) -> BookingIte
         item.vendor_status = V.PENDING
         item.responded_at = None
         also += ["vendor_status", "responded_at"]
+        if item.vendor is not None:
+            also += deadlines.clock_on_ask(item, vendor=item.vendor, now=timezone.now())
     save_changes(item, changed, also=also, exclude=["booking"])
     entry = audit(
         item,
@@ -497,10 +457,7 @@ def item_update(*, item: BookingItem, actor: Actor, **fields: Any) -> BookingIte
 def item_remove(*, item: BookingItem, actor: Actor) -> Booking:
     """Delete an item no vendor was told about, while the booking is not yet approved."""
     booking, item = _lock_item(item)
-    _require_booking_access(booking, actor, "bookings.delete_bookingitem", "remove this item")
-    _require_status(booking, [S.DRAFT, S.PENDING_APPROVAL], "remove an item (cancel it instead)")
-    if item.vendor_status not in (V.UNASSIGNED, V.DECLINED):
-        raise InvalidTransition("A vendor was told about this item: cancel it instead.")
+    ITEM.check("remove", item, actor)
     removed = item.pk
     item.delete()
     # After the delete: the booking's state in the event no longer lists the item.
@@ -512,15 +469,10 @@ def item_remove(*, item: BookingItem, actor: Actor) -> Booking:
 def item_cancel(*, item: BookingItem, actor: Actor, reason: str = "") -> BookingItem:
     """Live -> cancelled. The vendor told about it hears it is withdrawn."""
     booking, item = _lock_item(item)
-    _require_booking_access(booking, actor, "bookings.change_bookingitem", "cancel this item")
-    if actor.broker is not None:
-        raise NotPermitted("Ask us to cancel a service.")
-    _require_status(booking, OPEN_STATUSES, "cancel an item")
-    if not item.is_live:
-        raise InvalidTransition("The item is already cancelled.")
+    ITEM.check("cancel", item, actor)
     reason = _check_reason(reason)
     item.cancelled_at = timezone.now()
-    item.save(update_fields=["cancelled_at", "updated_at"])
+    item.save(update_fields=["cancelled_at", "updated_at", *deadlines.clock_stop(item)])
     entry = audit(
         item,
         "cancelled",
@@ -563,7 +515,10 @@ def _ask_vendor(
     item.vendor_status = V.PENDING
     item.assigned_at = timezone.now()
     item.responded_at = None
-    item.save(update_fields=["vendor_status", "assigned_at", "responded_at", "updated_at"])
+    clock = deadlines.clock_on_ask(item, vendor=vendor, now=item.assigned_at)
+    item.save(
+        update_fields=["vendor_status", "assigned_at", "responded_at", "updated_at", *clock]
+    )
     entry = audit(
         item, "assigned", actor, from_status=V.UNASSIGNED, to_status=V.PENDING, vendor=vendor.name
     )
@@ -586,6 +541,7 @@ def _assign(*, booking: Booking, item: BookingItem, vendor: Vendor, actor: Actor
     item.decline_reason = ""
     item.assigned_at = timezone.now()
     item.responded_at = None
+    clock = deadlines.clock_on_ask(item, vendor=vendor, now=item.assigned_at)
     item.save(
         update_fields=[
             "vendor",
@@ -595,6 +551,7 @@ def _assign(*, booking: Booking, item: BookingItem, vendor: Vendor, actor: Actor
             "assigned_at",
             "responded_at",
             "updated_at",
+            *clock,
         ]
     )
     entry = audit(
@@ -621,24 +578,19 @@ def item_assign_vendor(*, item: BookingItem, vendor: Vendor, actor: Actor) -> Bo
     ``booking_submit`` asks it.
     """
     booking, item = _lock_item(item)
-    if actor.is_partner:
-        raise NotPermitted("Only staff can assign vendors.")
-    actor.require_perm("bookings.change_bookingitem", "assign vendors")
-    _require_status(booking, EDITABLE_STATUSES, "assign a vendor")
-    _require_item_status(item, [V.UNASSIGNED, V.DECLINED, V.PENDING, V.ACCEPTED], "assign a vendor")
+    ITEM.check("assign_vendor", item, actor)
     return _assign(booking=booking, item=item, vendor=vendor, actor=actor)
 
 
 @transaction.atomic
 def item_accept(*, item: BookingItem, actor: Actor) -> BookingItem:
     """pending -> accepted by the vendor (or staff on its behalf). Staff are told."""
-    booking, item = _lock_item(item)
-    _require_vendor_or_staff(item, actor, "accept this item")
-    _require_status(booking, EDITABLE_STATUSES, "accept the item")
-    _require_item_status(item, [V.PENDING], "accept the item")
+    _, item = _lock_item(item)
+    ITEM.check("accept", item, actor)
     item.vendor_status = V.ACCEPTED
     item.responded_at = timezone.now()
-    item.save(update_fields=["vendor_status", "responded_at", "updated_at"])
+    clock = deadlines.clock_on_accept(item, now=item.responded_at)
+    item.save(update_fields=["vendor_status", "responded_at", "updated_at", *clock])
     entry = audit(
         item,
         "accepted",
@@ -654,17 +606,23 @@ def item_accept(*, item: BookingItem, actor: Actor) -> BookingItem:
 @transaction.atomic
 def item_decline(*, item: BookingItem, actor: Actor, reason: str) -> BookingItem:
     """pending -> declined with a reason, ready for another vendor. Staff are told."""
-    booking, item = _lock_item(item)
-    _require_vendor_or_staff(item, actor, "decline this item")
-    _require_status(booking, EDITABLE_STATUSES, "decline the item")
-    _require_item_status(item, [V.PENDING], "decline the item")
+    _, item = _lock_item(item)
+    ITEM.check("decline", item, actor)
     reason = _check_reason(reason)
     if not reason:
         raise ValidationFailed("Give a reason for declining.", field="reason")
     item.vendor_status = V.DECLINED
     item.decline_reason = reason
     item.responded_at = timezone.now()
-    item.save(update_fields=["vendor_status", "decline_reason", "responded_at", "updated_at"])
+    item.save(
+        update_fields=[
+            "vendor_status",
+            "decline_reason",
+            "responded_at",
+            "updated_at",
+            *deadlines.clock_stop(item),
+        ]
+    )
     entry = audit(
         item,
         "declined",
@@ -686,9 +644,7 @@ def item_confirm(*, item: BookingItem, actor: Actor, vendor_reference: str) -> B
     was the last unconfirmed item of an approved booking.
     """
     booking, item = _lock_item(item)
-    _require_vendor_or_staff(item, actor, "confirm this item")
-    _require_status(booking, EDITABLE_STATUSES, "confirm the item")
-    _require_item_status(item, [V.ACCEPTED], "confirm the item")
+    ITEM.check("confirm", item, actor)
     vendor_reference = check_text(
         vendor_reference,
         field="vendor_reference",
@@ -700,7 +656,15 @@ def item_confirm(*, item: BookingItem, actor: Actor, vendor_reference: str) -> B
     item.vendor_status = V.CONFIRMED
     item.vendor_reference = vendor_reference
     item.responded_at = timezone.now()
-    item.save(update_fields=["vendor_status", "vendor_reference", "responded_at", "updated_at"])
+    item.save(
+        update_fields=[
+            "vendor_status",
+            "vendor_reference",
+            "responded_at",
+            "updated_at",
+            *deadlines.clock_stop(item),
+        ]
+    )
     entry = audit(
         item,
         "confirmed",

@@ -32,8 +32,10 @@ from bookings.forms import (
     request_forms_with_another_item,
 )
 from bookings.models import Booking, BookingItem
+from bookings.states import BOOKING, ITEM
+from core.domain import Actor
 from core.large_tables import InArray, LargeTablePaginator, bounded_count
-from notifications.formatting import format_datetime, format_money, format_when
+from notifications.formatting import format_datetime, format_moment, format_money, format_when
 from partners.models import Vendor
 from partners.views import Portal, apply_service, portal_view, posted
 
@@ -95,11 +97,22 @@ class VendorItem:
     vendor_reference: str
     decline_reason: str
     withdrawn: bool
+    actions: frozenset[str]
+    # "Answer by" / "Confirm by", on the vendor's own clock; empty when nothing is due.
+    deadline_label: str = ""
+    deadline: str = ""
+    overdue: bool = False
 
     @classmethod
-    def of(cls, item: BookingItem) -> VendorItem:
+    def of(cls, item: BookingItem, actor: Actor) -> VendorItem:
+        """``actor`` is the vendor looking: its buttons are the table's moves for it."""
         booking = item.booking
         withdrawn = not item.is_live or booking.status == S.CANCELLED
+        due = None if withdrawn else item.deadline
+        label = "Answer by" if item.vendor_status == V.PENDING else "Confirm by"
+        # The vendor looking reads its deadlines on its own clock.
+        looking = actor.vendor
+        vendor_zone = looking.timezone if looking is not None else item.timezone
         return cls(
             pk=item.pk,
             booking_reference=booking.reference,
@@ -108,7 +121,7 @@ class VendorItem:
             booking_open=booking.status in ANSWERABLE_BOOKING,
             service=item.get_service_type_display(),
             description=item.description,
-            when=format_when(item.start, item.end),
+            when=format_when(item.start, item.end, item.timezone),
             start=item.start,
             quantity=item.quantity,
             lead_name=booking.customer_name,
@@ -120,19 +133,27 @@ class VendorItem:
             vendor_reference=item.vendor_reference,
             decline_reason=item.decline_reason,
             withdrawn=withdrawn,
+            actions=frozenset(ITEM.allowed(item, actor)),
+            deadline_label=label if due else "",
+            deadline=format_moment(due, vendor_zone) if due else "",
+            overdue=bool(due) and item.is_overdue(),
         )
 
     @property
     def answerable(self) -> bool:
-        return not self.withdrawn and self.booking_open
+        return bool(self.actions & {"accept", "decline", "confirm"})
 
     @property
     def can_accept(self) -> bool:
-        return self.answerable and self.status == V.PENDING
+        return "accept" in self.actions
+
+    @property
+    def can_decline(self) -> bool:
+        return "decline" in self.actions
 
     @property
     def can_confirm(self) -> bool:
-        return self.answerable and self.status == V.ACCEPTED
+        return "confirm" in self.actions
 
 
 @dataclass(frozen=True)
@@ -149,7 +170,7 @@ class VendorAnswer:
 ANSWER_LABELS = {"accepted": "Accepted", "declined": "Declined", "confirmed": "Confirmed"}
 
 
-def _answers(vendor: Vendor, entries: list[Any]) -> list[VendorAnswer]:
+def _answers(vendor: Vendor, entries: list[Any], actor: Actor) -> list[VendorAnswer]:
     items = selectors.items_answered_by_vendor(vendor=vendor, entries=entries)
     answers = []
     for entry in entries:
@@ -162,7 +183,7 @@ def _answers(vendor: Vendor, entries: list[Any]) -> list[VendorAnswer]:
                 vendor_reference=entry.data.get("vendor_reference", ""),
                 # Staff sometimes record an answer given by phone: say so, not who.
                 by="us, on your behalf" if entry.data.get("via") == "admin" else "you",
-                item=VendorItem.of(item) if item is not None else None,
+                item=VendorItem.of(item, actor) if item is not None else None,
                 item_is_yours=item is not None and item.vendor_id == vendor.pk,
             )
         )
@@ -172,6 +193,7 @@ def _answers(vendor: Vendor, entries: list[Any]) -> list[VendorAnswer]:
 def vendor_dashboard(request: HttpRequest) -> HttpResponse:
     """A vendor's start page: what awaits their answer, what to confirm, what is coming."""
     vendor = _portal(request).vendor
+    actor = _portal(request).actor
     assert vendor is not None  # noqa: S101 - portal_view let only vendors through
     live = (
         selectors.items_for_vendor(vendor=vendor)
@@ -182,15 +204,15 @@ def vendor_dashboard(request: HttpRequest) -> HttpResponse:
     # items pages through them on the items page, the start page stays small.
     pending_items = live.filter(vendor_status=V.PENDING).order_by("start", "id")
     accepted_items = live.filter(vendor_status=V.ACCEPTED).order_by("start", "id")
-    pending = [VendorItem.of(i) for i in pending_items[:DASHBOARD_ITEMS]]
-    to_confirm = [VendorItem.of(i) for i in accepted_items[:DASHBOARD_ITEMS]]
+    pending = [VendorItem.of(i, actor) for i in pending_items[:DASHBOARD_ITEMS]]
+    to_confirm = [VendorItem.of(i, actor) for i in accepted_items[:DASHBOARD_ITEMS]]
     # What is still to come, read from the (vendor, status, end) index first: walking
     # years of confirmed items by start to find the few not yet over reads them all.
     still_to_come = BookingItem.objects.filter(
         vendor=vendor, vendor_status=V.CONFIRMED, end__gte=timezone.now()
     ).values("pk")
     upcoming = [
-        VendorItem.of(i)
+        VendorItem.of(i, actor)
         for i in live.filter(InArray("pk", still_to_come)).order_by("start", "id")[:10]
     ]
     return render(
@@ -217,6 +239,7 @@ def _shown_count(shown: list[Any], queryset: Any) -> int:
 @portal_view("vendor")
 def vendor_items(request: HttpRequest) -> HttpResponse:
     vendor = _portal(request).vendor
+    actor = _portal(request).actor
     current = request.GET.get("show", "open")
     if current not in VENDOR_FILTERS:
         current = "open"
@@ -227,7 +250,7 @@ def vendor_items(request: HttpRequest) -> HttpResponse:
         "portal/vendor/items.html",
         {
             "page": page,
-            "items": [VendorItem.of(i) for i in page],
+            "items": [VendorItem.of(i, actor) for i in page],
             "filters": [(key, name) for key, (name, _) in VENDOR_FILTERS.items()],
             "current": current,
             "current_label": label,
@@ -238,14 +261,16 @@ def vendor_items(request: HttpRequest) -> HttpResponse:
 
 @portal_view("vendor")
 def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    vendor = _portal(request).vendor
+    portal = _portal(request)
+    vendor = portal.vendor
     assert vendor is not None  # noqa: S101
     item = selectors.item_get_for_vendor(vendor=vendor, pk=pk)
-    answers = _answers(vendor, list(selectors.vendor_answers(vendor=vendor, item=item)[:20]))
+    entries = list(selectors.vendor_answers(vendor=vendor, item=item)[:20])
+    answers = _answers(vendor, entries, portal.actor)
     return render(
         request,
         "portal/vendor/item_detail.html",
-        {"item": VendorItem.of(item), "answers": answers, "nav": "items"},
+        {"item": VendorItem.of(item, portal.actor), "answers": answers, "nav": "items"},
     )
 
 
@@ -269,7 +294,7 @@ def item_accept(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "portal/vendor/item_accept.html",
-        {"item": VendorItem.of(item), "form": form, "nav": "items"},
+        {"item": VendorItem.of(item, portal.actor), "form": form, "nav": "items"},
         status=status,
     )
 
@@ -294,7 +319,7 @@ def item_decline(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "portal/vendor/item_decline.html",
-        {"item": VendorItem.of(item), "form": form, "nav": "items"},
+        {"item": VendorItem.of(item, portal.actor), "form": form, "nav": "items"},
     )
 
 
@@ -323,7 +348,7 @@ def item_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "portal/vendor/item_confirm.html",
-        {"item": VendorItem.of(item), "form": form, "nav": "items"},
+        {"item": VendorItem.of(item, portal.actor), "form": form, "nav": "items"},
     )
 
 
@@ -336,7 +361,11 @@ def vendor_history(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "portal/vendor/history.html",
-        {"page": page, "answers": _answers(vendor, list(page)), "nav": "history"},
+        {
+            "page": page,
+            "answers": _answers(vendor, list(page), _portal(request).actor),
+            "nav": "history",
+        },
     )
 
 
@@ -378,7 +407,7 @@ class BrokerItem:
         return cls(
             service=item.get_service_type_display(),
             description=item.description,
-            when=format_when(item.start, item.end),
+            when=format_when(item.start, item.end, item.timezone),
             quantity=item.quantity,
             unit_price=format_money(item.unit_price, currency),
             total_price=format_money(item.total_price, currency),
@@ -408,9 +437,12 @@ class BrokerBooking:
     cancel_reason: str
     priced: bool
     items: list[BrokerItem]
+    actions: frozenset[str]
 
     @classmethod
-    def of(cls, booking: Booking, *, with_items: bool = False) -> BrokerBooking:
+    def of(cls, booking: Booking, actor: Actor, *, with_items: bool = False) -> BrokerBooking:
+        """``actor`` is the broker looking: its buttons are the table's moves for it
+        (a list page skips the checks that read the items, which it does not show)."""
         totals = selectors.booking_totals(booking=booking)
         items = list(booking.items.all()) if with_items else []
         return cls(
@@ -429,15 +461,16 @@ class BrokerBooking:
             # A request nobody has priced yet has no total: "EUR 0.00" would read as free.
             priced=totals.sell > 0 or booking.status not in (S.DRAFT, S.PENDING_APPROVAL),
             items=[BrokerItem.of(i, booking) for i in items],
+            actions=frozenset(BOOKING.allowed(booking, actor, contents=with_items)),
         )
 
     @property
     def can_submit(self) -> bool:
-        return self.status == S.DRAFT
+        return "submit" in self.actions
 
     @property
     def can_cancel(self) -> bool:
-        return self.status in (S.DRAFT, S.PENDING_APPROVAL)
+        return "cancel" in self.actions
 
 
 def broker_bookings_recent(request: HttpRequest, *, limit: int = 5) -> list[BrokerBooking]:
@@ -446,7 +479,7 @@ def broker_bookings_recent(request: HttpRequest, *, limit: int = 5) -> list[Brok
     assert broker is not None  # noqa: S101
     latest = selectors.bookings_for_broker(broker=broker).with_totals().order_by(*NEWEST_FIRST)
     latest = latest[:limit]
-    return [BrokerBooking.of(b) for b in latest]
+    return [BrokerBooking.of(b, _portal(request).actor) for b in latest]
 
 
 @portal_view("broker")
@@ -465,7 +498,7 @@ def booking_list(request: HttpRequest) -> HttpResponse:
         "portal/broker/bookings.html",
         {
             "page": page,
-            "bookings": [BrokerBooking.of(b) for b in page],
+            "bookings": [BrokerBooking.of(b, _portal(request).actor) for b in page],
             "filters": [(key, name) for key, (name, _) in BOOKING_FILTERS.items()],
             "current": current,
             "nav": "bookings",
@@ -481,8 +514,8 @@ def _broker_booking(request: HttpRequest, reference: str) -> Booking:
     return get_object_or_404(bookings, reference=reference)
 
 
-def _booking_view(booking: Booking) -> BrokerBooking:
-    return BrokerBooking.of(booking, with_items=True)
+def _booking_view(request: HttpRequest, booking: Booking) -> BrokerBooking:
+    return BrokerBooking.of(booking, _portal(request).actor, with_items=True)
 
 
 @portal_view("broker")
@@ -491,7 +524,7 @@ def booking_detail(request: HttpRequest, reference: str) -> HttpResponse:
     return render(
         request,
         "portal/broker/booking_detail.html",
-        {"booking": _booking_view(booking), "nav": "bookings"},
+        {"booking": _booking_view(request, booking), "nav": "bookings"},
     )
 
 
@@ -565,7 +598,7 @@ def booking_submit(request: HttpRequest, reference: str) -> HttpResponse:
     return render(
         request,
         "portal/broker/booking_submit.html",
-        {"booking": _booking_view(booking), "form": form, "nav": "bookings"},
+        {"booking": _booking_view(request, booking), "form": form, "nav": "bookings"},
     )
 
 
@@ -588,5 +621,5 @@ def booking_cancel(request: HttpRequest, reference: str) -> HttpResponse:
     return render(
         request,
         "portal/broker/booking_cancel.html",
-        {"booking": _booking_view(booking), "form": form, "nav": "bookings"},
+        {"booking": _booking_view(request, booking), "form": form, "nav": "bookings"},
     )

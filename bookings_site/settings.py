@@ -254,6 +254,34 @@ TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
 
+# Where a service happens when neither it nor its vendor says: an IANA name. Services
+# are shown and entered in their own zone; TIME_ZONE above is only the admin's clock.
+DEFAULT_SERVICE_TIMEZONE = env.str("DEFAULT_SERVICE_TIMEZONE", default="UTC")
+try:
+    import zoneinfo as _zoneinfo
+
+    _zoneinfo.ZoneInfo(DEFAULT_SERVICE_TIMEZONE)
+except (ValueError, _zoneinfo.ZoneInfoNotFoundError) as _error:
+    raise ImproperlyConfigured(
+        f"DEFAULT_SERVICE_TIMEZONE={DEFAULT_SERVICE_TIMEZONE!r} is not an IANA timezone."
+    ) from _error
+
+# --- Vendor answers on time (bookings/deadlines.py) ----------------------------------
+# A vendor asked for a service answers within its own response hours (or these), and
+# never later than VENDOR_ANSWER_LEAD_HOURS before the service starts; an accepted
+# item is confirmed within VENDOR_CONFIRM_HOURS (same lead). Reminders go out at these
+# percentages of each window; staff are alerted when it ends.
+VENDOR_RESPONSE_HOURS = env.int("VENDOR_RESPONSE_HOURS", default=24)
+VENDOR_CONFIRM_HOURS = env.int("VENDOR_CONFIRM_HOURS", default=48)
+VENDOR_ANSWER_LEAD_HOURS = env.int("VENDOR_ANSWER_LEAD_HOURS", default=48)
+VENDOR_REMINDER_POINTS = sorted(
+    {int(p) for p in env.list("VENDOR_REMINDER_POINTS", default=["50", "90"])}
+)
+if not all(0 < p < 100 for p in VENDOR_REMINDER_POINTS):
+    raise ImproperlyConfigured("VENDOR_REMINDER_POINTS are percentages between 1 and 99.")
+# How often the worker sweeps for reminders and overdue answers.
+VENDOR_DEADLINE_SWEEP_MINUTES = env.int("VENDOR_DEADLINE_SWEEP_MINUTES", default=5)
+
 # --- Static files -------------------------------------------------------------------
 
 STATIC_URL = "static/"
@@ -561,6 +589,9 @@ LOGGING = {
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # django-axes: failed logins and lockouts are warnings; its INFO lines (a banner
+        # at every start, a line per successful login) would only be noise.
+        "axes": {"level": "WARNING"},
         # django-q2 logs four INFO lines per task; Q_LOG_TASKS=true shows them.
         "django-q": {"filters": [] if env.bool("Q_LOG_TASKS", default=False) else ["quiet_tasks"]},
         # gunicorn's own loggers print through the same handler (gunicorn.conf.py

@@ -1,51 +1,73 @@
-"""Formatting for messages: dates and times always carry their timezone written out.
+"""Formatting for messages and pages: a time is always shown with its zone.
 
-Times are shown in the site's timezone (``TIME_ZONE``), named and with its UTC offset
-at that moment, so "14:00" can never be read in the reader's own timezone by mistake.
+A service is shown in its own local time (the item's or line's ``timezone``) with the
+zone's abbreviation at that moment: ``Sat 10 May 2027, 10:00 WEST``. A vendor in
+Lisbon reads Lisbon's clock, whatever the server's zone. Times that belong to no
+place (an offer's expiry, an invitation's) are shown in the site's ``TIME_ZONE``.
+``format_local`` is the one function every door uses (templates through the
+``service_time`` filter, notifications/templatetags/service_time.py).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import zoneinfo
+from datetime import datetime, tzinfo
 from decimal import Decimal
 
 from django.utils import timezone
 
-
-def format_datetime(value: datetime) -> str:
-    """``Fri 12 Mar 2027 14:00`` in the site's timezone (no zone: see format_moment)."""
-    local = timezone.localtime(value)
-    return local.strftime("%a %d %b %Y %H:%M")
+DATE_FORMAT = "%a %d %b %Y"
+TIME_FORMAT = "%H:%M"
 
 
-def timezone_label(value: datetime) -> str:
-    """``Europe/Lisbon, UTC+01:00``: the zone's name and its offset at ``value``."""
-    local = timezone.localtime(value)
-    offset = local.strftime("%z")
-    return f"{timezone.get_current_timezone_name()}, UTC{offset[:3]}:{offset[3:]}"
+def _zone(tz: str | tzinfo | None) -> tzinfo:
+    if tz is None or tz == "":
+        return timezone.get_current_timezone()
+    if isinstance(tz, str):
+        return zoneinfo.ZoneInfo(tz)
+    return tz
 
 
-def format_moment(value: datetime) -> str:
-    """``Fri 12 Mar 2027 14:00 (Europe/Lisbon, UTC+00:00)``."""
-    return f"{format_datetime(value)} ({timezone_label(value)})"
+def to_local(value: datetime, tz: str | tzinfo | None = None) -> datetime:
+    """``value`` on the wall clock of ``tz`` (default: the site's zone)."""
+    return value.astimezone(_zone(tz))
 
 
-def format_when(start: datetime, end: datetime) -> str:
-    """``Fri 12 Mar 2027 14:00 – Sat 13 Mar 2027 11:00 (Europe/Lisbon, UTC+00:00)``.
+def zone_abbreviation(local: datetime) -> str:
+    """``WEST``, ``CET``; ``UTC`` for UTC; tzdata's ``+04`` where a zone has no letters."""
+    return local.tzname() or local.strftime("%z")
 
-    The end shows only its time when it falls on the same day, and each end gets its
-    own label when a daylight-saving change falls in between.
+
+def format_local(value: datetime, tz: str | tzinfo | None = None) -> str:
+    """``Sat 10 May 2027, 10:00 WEST``: ``value`` in ``tz``, with the zone's abbreviation."""
+    local = to_local(value, tz)
+    day, clock = local.strftime(DATE_FORMAT), local.strftime(TIME_FORMAT)
+    return f"{day}, {clock} {zone_abbreviation(local)}"
+
+
+def format_datetime(value: datetime, tz: str | tzinfo | None = None) -> str:
+    """``Fri 12 Mar 2027, 14:00 UTC`` (kept for callers that show a moment, no place)."""
+    return format_local(value, tz)
+
+
+def format_moment(value: datetime, tz: str | tzinfo | None = None) -> str:
+    return format_local(value, tz)
+
+
+def format_when(start: datetime, end: datetime, tz: str | tzinfo | None = None) -> str:
+    """``Sat 10 May 2027, 10:00 – 12:00 WEST`` in the service's zone.
+
+    The end shows only its time when it falls on the same day in the same offset;
+    across days, or across a daylight-saving change, each end is written whole.
     """
-    start_local, end_local = timezone.localtime(start), timezone.localtime(end)
-    start_label, end_label = timezone_label(start), timezone_label(end)
-    end_text = (
-        end_local.strftime("%H:%M")
-        if end_local.date() == start_local.date()
-        else format_datetime(end)
-    )
-    if start_label != end_label:
-        return f"{format_datetime(start)} ({start_label}) – {end_text} ({end_label})"
-    return f"{format_datetime(start)} – {end_text} ({start_label})"
+    start_local, end_local = to_local(start, tz), to_local(end, tz)
+    same_day = start_local.date() == end_local.date()
+    if same_day and zone_abbreviation(start_local) == zone_abbreviation(end_local):
+        return (
+            f"{start_local.strftime(DATE_FORMAT)}, {start_local.strftime(TIME_FORMAT)} – "
+            f"{end_local.strftime(TIME_FORMAT)} {zone_abbreviation(end_local)}"
+        )
+    return f"{format_local(start, tz)} – {format_local(end, tz)}"
 
 
 def format_money(amount: Decimal, currency: str) -> str:

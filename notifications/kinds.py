@@ -72,6 +72,13 @@ KINDS: dict[str, Kind] = {
         subject="Withdrawn: {service} for booking {reference}",
         whatsapp_params=("reference", "service", "when"),
     ),
+    "item_reminder": Kind(
+        subject="Reminder: {service} for booking {reference}: please answer",
+        whatsapp_params=("reference", "service", "when", "deadline"),
+    ),
+    "item_overdue": Kind(
+        subject="Overdue: {vendor_name} has not answered {service} for {reference}"
+    ),
     "item_accepted": Kind(subject="{vendor_name} accepted {service} for {reference}"),
     "item_declined": Kind(subject="{vendor_name} declined {service} for {reference}"),
     "item_vendor_confirmed": Kind(subject="{vendor_name} confirmed {service} for {reference}"),

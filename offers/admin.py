@@ -25,15 +25,16 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils import timezone
 
-from bookings.admin import money, nowrap
+from bookings.admin import TableTransitionsMixin, money, nowrap
 from bookings.admin_dates import ServiceDatesMixin
-from bookings.admin_forms import ServiceModelForm
+from bookings.admin_forms import LocalOfferLineForm, ServiceModelForm
 from bookings.models import MONEY, ZERO
 from core.admin_kit import (
     AuditEntryInline,
     OptionalReasonForm,
     ServiceAdminMixin,
     Transition,
+    TransitionForm,
     admin_actor,
     adopt,
     badge,
@@ -45,11 +46,34 @@ from core.admin_kit import (
 from core.attention import AttentionFilter
 from core.large_tables import LargeTableAdminMixin
 from notifications.admin_inlines import NotificationInline
+from notifications.formatting import format_when
 from offers import services
+from offers.forms import OfferAcceptForm
 from offers.models import Offer, OfferLine
+from offers.states import OFFER
 from partners.admin import change_link
 
 S = Offer.Status
+
+
+class LeadTravellerForm(TransitionForm):
+    """Who travels, for "accept for the client": prefilled from the offer's customer."""
+
+    lead_name = OfferAcceptForm.base_fields["lead_name"]
+    lead_email = OfferAcceptForm.base_fields["lead_email"]
+    lead_phone = OfferAcceptForm.base_fields["lead_phone"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if len(self.objects) == 1 and not self.is_bound:
+            offer = self.objects[0]
+            self.initial = {
+                "lead_name": offer.customer_name,
+                "lead_email": offer.customer_email,
+                "lead_phone": offer.customer_phone,
+            }
+
+
 OFFER_TONES = {
     S.DRAFT: "grey",
     S.SENT: "amber",
@@ -72,6 +96,7 @@ LINE_FORM_FIELDS = (
     "description",
     "start",
     "end",
+    "timezone",
     "quantity",
     "unit_price",
     "unit_cost",
@@ -113,7 +138,7 @@ class ValidityFilter(admin.SimpleListFilter):
 
 class OfferLineInline(admin.TabularInline):
     model = OfferLine
-    form = ServiceModelForm
+    form = LocalOfferLineForm
     fields = (*LINE_FORM_FIELDS, "line_total")
     readonly_fields = ("line_total",)
 
@@ -148,16 +173,16 @@ class OfferLineInline(admin.TabularInline):
         return money(line.total_price, line.offer.currency) if line.pk else ""
 
 
-def _offer_in(*statuses: str) -> Any:
-    def check(offer: Offer) -> bool:
-        return offer.status in statuses
-
-    return check
-
-
 @admin.register(Offer)
-class OfferAdmin(ServiceDatesMixin, LargeTableAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
+class OfferAdmin(
+    TableTransitionsMixin,
+    ServiceDatesMixin,
+    LargeTableAdminMixin,
+    ServiceAdminMixin,
+    admin.ModelAdmin,
+):
     form = ServiceModelForm
+    machine = OFFER
     stay_after_add = True
     transitions = (
         Transition(
@@ -165,7 +190,6 @@ class OfferAdmin(ServiceDatesMixin, LargeTableAdminMixin, ServiceAdminMixin, adm
             "Send",
             calling(services.offer_send, "offer"),
             done="Sent",
-            when=_offer_in(S.DRAFT),
             help="The broker or customer is emailed the offer with its lines and prices.",
         ),
         Transition(
@@ -173,8 +197,7 @@ class OfferAdmin(ServiceDatesMixin, LargeTableAdminMixin, ServiceAdminMixin, adm
             "Accept for the client",
             calling(services.offer_accept, "offer"),
             done="Accepted (the booking is made and awaits approval)",
-            when=_offer_in(S.SENT),
-            confirm=True,
+            form=LeadTravellerForm,
             help="Record the client's acceptance: a booking pending approval is made from "
             "the lines, and proposed vendors are asked.",
         ),
@@ -184,7 +207,6 @@ class OfferAdmin(ServiceDatesMixin, LargeTableAdminMixin, ServiceAdminMixin, adm
             calling(services.offer_decline, "offer"),
             done="Declined",
             form=OptionalReasonForm,
-            when=_offer_in(S.SENT),
         ),
         Transition(
             "withdraw",
@@ -192,7 +214,6 @@ class OfferAdmin(ServiceDatesMixin, LargeTableAdminMixin, ServiceAdminMixin, adm
             calling(services.offer_withdraw, "offer"),
             done="Withdrawn",
             form=OptionalReasonForm,
-            when=_offer_in(S.DRAFT, S.SENT),
             danger=True,
             help="A client who received the offer is told it is withdrawn.",
         ),
@@ -376,14 +397,13 @@ def save_line_rows(request: HttpRequest, formset: Any) -> None:
 
 @admin.register(OfferLine)
 class OfferLineAdmin(LargeTableAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
-    form = ServiceModelForm
+    form = LocalOfferLineForm
     list_display = (
         "description",
         "offer_link",
         "offer_state",
         "service_type",
-        "start",
-        "end",
+        "service_when",
         "quantity",
         "unit_price",
         "unit_cost",
@@ -391,6 +411,10 @@ class OfferLineAdmin(LargeTableAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
         "proposed_vendor",
     )
     list_select_related = ("offer", "proposed_vendor")
+
+    @admin.display(description="when (local time)", ordering="start")
+    def service_when(self, line: OfferLine) -> str:
+        return format_when(line.start, line.end, line.timezone)
     list_filter = (
         "service_type",
         "offer__status",

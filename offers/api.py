@@ -25,12 +25,14 @@ from offers.filters import OfferFilter
 from offers.models import Offer, OfferLine
 from offers.serializers import (
     OFFER_SERIALIZERS,
+    AcceptSerializer,
     OfferInputSerializer,
     OfferSchema,
     OfferSerializer,
     OfferUpdateSerializer,
     OptionalReasonSerializer,
 )
+from offers.states import OFFER
 
 
 @extend_schema_view(
@@ -82,7 +84,12 @@ class OfferViewSet(CallerMixin, ApiViewSet):
 
     def _render(self, offer: Offer, status_code: int = status.HTTP_200_OK) -> Response:
         offer = selectors.offer_get_visible(actor=self.actor, reference=offer.reference)
-        return Response(OFFER_SERIALIZERS[self.kind](offer).data, status=status_code)
+        return Response(self._shown(offer), status=status_code)
+
+    def _shown(self, offer: Offer, kind: str | None = None) -> dict[str, Any]:
+        data = dict(OFFER_SERIALIZERS[kind or self.kind](offer).data)
+        data["actions"] = OFFER.allowed(offer, self.actor, contents=False)
+        return data
 
     def _valid(self, serializer_class: type[drf.Serializer], data: Any, **kwargs: Any) -> Any:
         serializer = serializer_class(data=data, **kwargs)
@@ -91,28 +98,23 @@ class OfferViewSet(CallerMixin, ApiViewSet):
 
     def list(self, request: Request) -> Response:
         queryset = self.filter_queryset(self.get_queryset())
-        serializer_class = OFFER_SERIALIZERS.get(self.kind, OfferSerializer)
         paginator: SyncPagination = self.paginator  # type: ignore[assignment]
         if paginator.cursor_mode(request):
             rows = paginator.paginate_by_cursor(queryset, request)
-            return paginator.get_cursor_response(serializer_class(rows, many=True).data)
-        page = self.paginate_queryset(queryset)
-        return self.get_paginated_response(serializer_class(page, many=True).data)
+            return paginator.get_cursor_response([self._shown(offer) for offer in rows])
+        page = self.paginate_queryset(queryset) or []
+        return self.get_paginated_response([self._shown(offer) for offer in page])
 
     def retrieve(self, request: Request, reference: str) -> Response:
         offer = self._offer()  # first: a vendor gets its 404 here
-        return Response(OFFER_SERIALIZERS[self.kind](offer).data)
+        return Response(self._shown(offer))
 
     def create(self, request: Request) -> Response:
         data = self._valid(OfferInputSerializer, request.data)
         offer = services.offer_create(actor=self.actor, **data)
         # Staff made it, so staff may read it; a partner never gets this far.
-        return Response(
-            OFFER_SERIALIZERS[STAFF](
-                selectors.offer_get_visible(actor=self.actor, reference=offer.reference)
-            ).data,
-            status=status.HTTP_201_CREATED,
-        )
+        offer = selectors.offer_get_visible(actor=self.actor, reference=offer.reference)
+        return Response(self._shown(offer, STAFF), status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, reference: str) -> Response:
         offer = self._offer()
@@ -129,13 +131,16 @@ class OfferViewSet(CallerMixin, ApiViewSet):
         return self._render(services.offer_send(offer=self._offer(), actor=self.actor))
 
     @extend_schema(
-        summary="Accept (sent -> accepted): creates the booking, given as `booking`",
-        request=None,
-        responses={200: OfferSchema, **_errors(403, 404, 409)},
+        summary="Accept (sent -> accepted) for a lead traveller: creates the booking, "
+        "given as `booking`",
+        request=AcceptSerializer,
+        responses={200: OfferSchema, **_errors(400, 403, 404, 409)},
     )
     @action(detail=True, methods=["post"])
     def accept(self, request: Request, reference: str) -> Response:
-        return self._render(services.offer_accept(offer=self._offer(), actor=self.actor))
+        offer = self._offer()
+        data = self._valid(AcceptSerializer, request.data)
+        return self._render(services.offer_accept(offer=offer, actor=self.actor, **data))
 
     @extend_schema(
         summary="Decline (sent -> declined), optionally with a reason",

@@ -13,6 +13,7 @@ from bookings.models import MONEY, Booking
 from core.domain import CURRENCIES, CURRENCY_CHOICES
 from core.phones import E164_VALIDATOR
 from partners.models import Broker, ServiceType, Vendor
+from partners.timezones import TIMEZONE_LENGTH, default_service_timezone, validate_timezone
 
 
 class Offer(models.Model):
@@ -89,6 +90,13 @@ class OfferLine(models.Model):
     description = models.CharField(max_length=300)
     start = models.DateTimeField()
     end = models.DateTimeField()
+    timezone = models.CharField(
+        max_length=TIMEZONE_LENGTH,
+        default=default_service_timezone,
+        validators=[validate_timezone],
+        help_text="Where the service happens (IANA name): start and end are shown and "
+        "entered in its local time.",
+    )
     quantity = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
     unit_price = models.DecimalField(**MONEY, validators=[MinValueValidator(0)])
     unit_cost = models.DecimalField(**MONEY, validators=[MinValueValidator(0)])

@@ -21,6 +21,7 @@ from bookings.serializers import (
     BrokerTotalsSerializer,
     TotalsSchema,
     TotalsSerializer,
+    actions_field,
     schema_serializer,
     totals_dict,
 )
@@ -177,6 +178,15 @@ class OfferInputSerializer(OfferUpdateSerializer):
         fields = (*OfferUpdateSerializer.Meta.fields, "lines")
 
 
+class AcceptSerializer(serializers.Serializer):
+    """Who travels. Left out, the offer's customer; an offer made to a broker without a
+    customer needs ``lead_name`` and an email or a phone."""
+
+    lead_name = serializers.CharField(required=False, allow_blank=True)
+    lead_email = serializers.CharField(required=False, allow_blank=True)
+    lead_phone = serializers.CharField(required=False, allow_blank=True)
+
+
 class OptionalReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True)
 
@@ -188,4 +198,5 @@ OfferSchema = schema_serializer(
     "Offer",
     OFFER_SERIALIZERS,
     nested={"lines": LineSchema(many=True, read_only=True), "totals": TotalsSchema(read_only=True)},
+    extra={"actions": actions_field("offer")},
 )

@@ -1,6 +1,7 @@
 """Every change to an offer or its lines goes through one of these functions.
 
-Offer: draft -> sent -> accepted | declined | expired; draft | sent -> withdrawn.
+Offer: draft -> sent -> accepted | declined | expired; draft | sent -> withdrawn: the
+table in ``offers.states``, which every service here uses as its guard.
 Accepting creates the booking (pending approval) with one item per line, in the same
 transaction: either both exist afterwards or neither does.
 
@@ -19,6 +20,8 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -29,12 +32,15 @@ from bookings.rules import check_line_count, check_service_line
 from core.audit import audit
 from core.changes import apply_changes, audit_changes, save_changes
 from core.domain import Actor, DomainError, InvalidTransition, NotPermitted, ValidationFailed
+from core.phones import normalize_phone
 from notifications.formatting import format_moment, format_money, format_when
 from notifications.services import Recipient, notify, staff_recipients
 from offers.models import Offer, OfferLine
+from offers.states import OFFER
 from partners.models import Broker
 from partners.roles import AGENTS
 from partners.rules import NAME_LENGTH, NOTES_LENGTH, REASON_LENGTH, check_text
+from partners.timezones import check_timezone
 
 S = Offer.Status
 OFFER_FIELDS = {
@@ -55,6 +61,7 @@ LINE_FIELDS = {
     "unit_price",
     "unit_cost",
     "proposed_vendor",
+    "timezone",
 }
 
 
@@ -67,24 +74,6 @@ def _require_staff(actor: Actor, perm: str, action: str) -> None:
     if actor.is_partner:
         raise NotPermitted(f"Only staff can {action}.")
     actor.require_perm(perm, action)
-
-
-def _require_owner_or_staff(offer: Offer, actor: Actor, action: str) -> None:
-    """The offer's broker, or staff acting for a broker or customer."""
-    if actor.vendor is not None:
-        raise NotPermitted(f"Vendors cannot {action}.")
-    if actor.broker is not None:
-        if offer.broker_id != actor.broker.pk:
-            raise NotPermitted(f"You cannot {action}: this offer is not yours.")
-        return
-    actor.require_perm("offers.change_offer", action)
-
-
-def _require_status(offer: Offer, allowed: Iterable[str], action: str) -> None:
-    if offer.status not in allowed:
-        raise InvalidTransition(
-            f"Cannot {action}: offer {offer.reference} is {offer.get_status_display().lower()}."
-        )
 
 
 def _check_keys(fields: Mapping[str, Any], allowed: set[str]) -> None:
@@ -150,7 +139,7 @@ def _context(offer: Offer) -> dict[str, Any]:
             {
                 "service": line.get_service_type_display(),
                 "description": line.description,
-                "when": format_when(line.start, line.end),
+                "when": format_when(line.start, line.end, line.timezone),
                 "quantity": str(line.quantity),
                 "price": format_money(line.total_price, offer.currency),
             }
@@ -242,8 +231,7 @@ def offer_update(*, offer: Offer, actor: Actor, **fields: Any) -> Offer:
     """Change a draft offer."""
     _check_keys(fields, OFFER_FIELDS)
     offer = _lock(offer)
-    _require_staff(actor, "offers.change_offer", "change offers")
-    _require_status(offer, [S.DRAFT], "change the offer")
+    OFFER.check("change", offer, actor)
     _check_offer_text(fields)
     changed = apply_changes(offer, fields)
     if not changed:
@@ -259,18 +247,7 @@ def offer_update(*, offer: Offer, actor: Actor, **fields: Any) -> Offer:
 def offer_send(*, offer: Offer, actor: Actor) -> Offer:
     """draft -> sent. The broker or customer is told, with the lines and prices."""
     offer = _lock(offer)
-    _require_staff(actor, "offers.change_offer", "send offers")
-    _require_status(offer, [S.DRAFT], "send")
-    if not offer.lines.exists():
-        raise InvalidTransition("Add at least one line before sending the offer.")
-    if offer.valid_until <= timezone.now():
-        raise InvalidTransition(
-            "The offer's validity has passed; move 'valid until' forward first."
-        )
-    if offer.broker is None and not offer.customer_email:
-        raise ValidationFailed(
-            "Add the customer's email so the offer can be sent.", field="customer_email"
-        )
+    OFFER.check("send", offer, actor)
     offer.status = S.SENT
     offer.sent_at = timezone.now()
     offer.save(update_fields=["status", "sent_at", "updated_at"])
@@ -279,30 +256,65 @@ def offer_send(*, offer: Offer, actor: Actor) -> Offer:
     return offer
 
 
+def _lead_traveller(offer: Offer, *, name: str, email: str, phone: str) -> tuple[str, str, str]:
+    """Who travels: as given, else the offer's customer. Never the broker's company name:
+    an offer made to a broker without a customer needs the name given here, and a way
+    to reach them (an email or a phone)."""
+    name = check_text(
+        (name or "").strip() or offer.customer_name,
+        field="lead_name",
+        label="The lead traveller's name",
+        max_length=NAME_LENGTH,
+    ).strip()
+    if not name:
+        raise ValidationFailed("Tell us who travels: the lead traveller's name.", field="lead_name")
+    email = (email or "").strip() or offer.customer_email
+    phone = (phone or "").strip() or offer.customer_phone
+    if email:
+        try:
+            validate_email(email)
+        except DjangoValidationError:
+            raise ValidationFailed(
+                "Enter a valid email address for the lead traveller.", field="lead_email"
+            ) from None
+    if phone:
+        phone = normalize_phone(phone, field="lead_phone")
+    if not email and not phone:
+        raise ValidationFailed(
+            "Give the lead traveller's email or phone, so we can reach them.",
+            field="lead_email",
+        )
+    return name, email, phone
+
+
 @transaction.atomic
-def offer_accept(*, offer: Offer, actor: Actor) -> Offer:
+def offer_accept(
+    *,
+    offer: Offer,
+    actor: Actor,
+    lead_name: str = "",
+    lead_email: str = "",
+    lead_phone: str = "",
+) -> Offer:
     """sent -> accepted, creating the booking (pending approval) with one item per line.
 
-    A line's proposed vendor is assigned (and asked) straight away. Staff are told;
-    approvers hear of the new booking through its submission.
+    The booking's lead customer is the lead traveller given here, else the offer's
+    customer (see ``_lead_traveller``). A line's proposed vendor is assigned and asked
+    with the booking's submission. Staff are told; approvers hear of the new booking
+    through its submission.
     """
     offer = _lock(offer)
-    _require_owner_or_staff(offer, actor, "accept this offer")
-    _require_status(offer, [S.SENT], "accept")
-    if offer.valid_until <= timezone.now():
-        raise InvalidTransition(
-            f"Offer {offer.reference} expired on {offer.valid_until:%d %b %Y}.",
-            code="offer_expired",
-        )
+    OFFER.check("accept", offer, actor)
+    lead = _lead_traveller(offer, name=lead_name, email=lead_email, phone=lead_phone)
     # The booking is the offer's consequence, not an act of the accepting partner:
     # it is created as the system, labelled with who accepted.
     system = Actor(via="offer", label=f"{actor} (offer {offer.reference})")
     booking = booking_services.booking_create(
         actor=system,
         broker=offer.broker,
-        customer_name=offer.customer_name or (offer.broker.name if offer.broker else ""),
-        customer_email=offer.customer_email,
-        customer_phone=offer.customer_phone,
+        customer_name=lead[0],
+        customer_email=lead[1],
+        customer_phone=lead[2],
         currency=offer.currency,
         notes=offer.notes,
         source=Booking.Source.OFFER,
@@ -312,6 +324,7 @@ def offer_accept(*, offer: Offer, actor: Actor) -> Offer:
                 "description": line.description,
                 "start": line.start,
                 "end": line.end,
+                "timezone": line.timezone,
                 "quantity": line.quantity,
                 "unit_price": line.unit_price,
                 "unit_cost": line.unit_cost,
@@ -343,8 +356,7 @@ def offer_accept(*, offer: Offer, actor: Actor) -> Offer:
 def offer_decline(*, offer: Offer, actor: Actor, reason: str = "") -> Offer:
     """sent -> declined by the broker (or staff for a customer). Staff are told."""
     offer = _lock(offer)
-    _require_owner_or_staff(offer, actor, "decline this offer")
-    _require_status(offer, [S.SENT], "decline")
+    OFFER.check("decline", offer, actor)
     reason = _check_reason(reason)
     offer.status = S.DECLINED
     offer.responded_at = timezone.now()
@@ -366,8 +378,7 @@ def offer_decline(*, offer: Offer, actor: Actor, reason: str = "") -> Offer:
 def offer_withdraw(*, offer: Offer, actor: Actor, reason: str = "") -> Offer:
     """draft | sent -> withdrawn by staff. A broker or customer holding it is told."""
     offer = _lock(offer)
-    _require_staff(actor, "offers.change_offer", "withdraw offers")
-    _require_status(offer, [S.DRAFT, S.SENT], "withdraw")
+    OFFER.check("withdraw", offer, actor)
     reason = _check_reason(reason)
     previous = offer.status
     offer.status = S.WITHDRAWN
@@ -384,12 +395,7 @@ def offer_withdraw(*, offer: Offer, actor: Actor, reason: str = "") -> Offer:
 def offer_expire(*, offer: Offer, actor: Actor) -> Offer:
     """sent -> expired once ``valid_until`` has passed. The broker or customer is told."""
     offer = _lock(offer)
-    _require_staff(actor, "offers.change_offer", "expire offers")
-    _require_status(offer, [S.SENT], "expire")
-    if offer.valid_until > timezone.now():
-        raise InvalidTransition(
-            f"Offer {offer.reference} is valid until {offer.valid_until:%d %b %Y}."
-        )
+    OFFER.check("expire", offer, actor)
     offer.status = S.EXPIRED
     offer.save(update_fields=["status", "updated_at"])
     entry = audit(offer, "expired", actor, from_status=S.SENT, to_status=S.EXPIRED)
@@ -418,6 +424,14 @@ def offers_expire_due(*, actor: Actor | None = None) -> int:
 
 def _line_create(*, offer: Offer, actor: Actor, data: Mapping[str, Any]) -> OfferLine:
     _check_keys(data, LINE_FIELDS)
+    data = dict(data)
+    # Where the service happens: as given, else where the proposed vendor works.
+    if data.get("timezone"):
+        data["timezone"] = check_timezone(data["timezone"])
+    else:
+        data.pop("timezone", None)
+        if data.get("proposed_vendor") is not None:
+            data["timezone"] = data["proposed_vendor"].timezone
     check_service_line(data, changed=data.keys(), actor=actor)
     check_line_count(
         OfferLine.objects.filter(offer=offer).count() + 1,
@@ -436,8 +450,7 @@ def _line_create(*, offer: Offer, actor: Actor, data: Mapping[str, Any]) -> Offe
 def offer_line_add(*, offer: Offer, actor: Actor, **fields: Any) -> OfferLine:
     """Add a line to a draft offer."""
     offer = _lock(offer)
-    _require_staff(actor, "offers.change_offer", "change offers")
-    _require_status(offer, [S.DRAFT], "add a line")
+    OFFER.check("change", offer, actor)
     return _line_create(offer=offer, actor=actor, data=fields)
 
 
@@ -445,13 +458,16 @@ def offer_line_add(*, offer: Offer, actor: Actor, **fields: Any) -> OfferLine:
 def offer_line_update(*, line: OfferLine, actor: Actor, **fields: Any) -> OfferLine:
     """Change a line of a draft offer."""
     _check_keys(fields, LINE_FIELDS)
+    if "timezone" in fields and not fields["timezone"]:
+        fields.pop("timezone")  # left blank: the zone stays as it is
     offer = _lock(line.offer_id)
-    _require_staff(actor, "offers.change_offer", "change offers")
-    _require_status(offer, [S.DRAFT], "change a line")
+    OFFER.check("change", offer, actor)
     line = OfferLine.objects.select_for_update().get(pk=line.pk)
     changed = apply_changes(line, fields)
     if not changed:
         return line
+    if "timezone" in changed:
+        changed["timezone"] = check_timezone(changed["timezone"])
     values = {name: getattr(line, name) for name in LINE_FIELDS}
     check_service_line(values, changed=changed.keys(), actor=actor)
     save_changes(line, changed, exclude=["offer"])
@@ -463,8 +479,7 @@ def offer_line_update(*, line: OfferLine, actor: Actor, **fields: Any) -> OfferL
 def offer_line_remove(*, line: OfferLine, actor: Actor) -> Offer:
     """Remove a line from a draft offer."""
     offer = _lock(line.offer_id)
-    _require_staff(actor, "offers.change_offer", "change offers")
-    _require_status(offer, [S.DRAFT], "remove a line")
+    OFFER.check("change", offer, actor)
     audit(offer, "line_removed", actor, line=line.pk, description=line.description)
     OfferLine.objects.filter(pk=line.pk).delete()
     return offer

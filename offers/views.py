@@ -29,14 +29,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from bookings import views as booking_views
-from bookings.forms import ActionForm
 from bookings.models import MONEY, ZERO
 from bookings.selectors import commission_for
+from core.domain import Actor
 from core.large_tables import LargeTablePaginator
 from notifications.formatting import format_datetime, format_money, format_when
 from offers import selectors, services
-from offers.forms import OfferDeclineForm
+from offers.forms import OfferAcceptForm, OfferDeclineForm
 from offers.models import Offer, OfferLine
+from offers.states import OFFER
 from partners.models import Broker
 from partners.views import Portal, apply_service, portal_view, posted
 
@@ -68,7 +69,7 @@ class BrokerOfferLine:
         return cls(
             service=line.get_service_type_display(),
             description=line.description,
-            when=format_when(line.start, line.end),
+            when=format_when(line.start, line.end, line.timezone),
             quantity=line.quantity,
             unit_price=format_money(line.unit_price, currency),
             total_price=format_money(line.total_price, currency),
@@ -94,6 +95,7 @@ class BrokerOffer:
     decline_reason: str
     booking_reference: str
     lines: list[BrokerOfferLine]
+    actions: frozenset[str]
 
     @classmethod
     def of(cls, offer: Offer, broker: Broker, *, total: Decimal | None = None) -> BrokerOffer:
@@ -101,6 +103,7 @@ class BrokerOffer:
         if total is None:
             total = sum((line.total_price for line in lines), start=ZERO)
         lapsed = offer.status == S.SENT and offer.valid_until <= timezone.now()
+        actions = frozenset(OFFER.allowed(offer, Actor(broker=broker, via="portal")))
         return cls(
             reference=offer.reference,
             status="expired" if lapsed else offer.status,
@@ -109,7 +112,7 @@ class BrokerOffer:
             notes=offer.notes,
             valid_until=format_datetime(offer.valid_until),
             sent=format_datetime(offer.sent_at) if offer.sent_at else "",
-            answerable=offer.status == S.SENT and not lapsed,
+            answerable=bool(actions & {"accept", "decline"}),
             lapsed=lapsed,
             total=format_money(total, offer.currency),
             commission=format_money(commission_for(total, broker.commission_rate), offer.currency),
@@ -117,7 +120,16 @@ class BrokerOffer:
             decline_reason=offer.decline_reason,
             booking_reference=offer.booking.reference if offer.booking_id else "",
             lines=[BrokerOfferLine.of(line, offer.currency) for line in lines],
+            actions=actions,
         )
+
+    @property
+    def can_accept(self) -> bool:
+        return "accept" in self.actions
+
+    @property
+    def can_decline(self) -> bool:
+        return "decline" in self.actions
 
 
 def _with_totals(offers: QuerySet[Offer]) -> QuerySet[Offer]:
@@ -209,10 +221,11 @@ def offer_accept(request: HttpRequest, reference: str) -> HttpResponse:
     """Confirm, then accept: the offer becomes a booking awaiting our approval."""
     portal = _portal(request)
     offer, view = _broker_offer(request, reference)
-    form = ActionForm(posted(request))
+    form = OfferAcceptForm(posted(request), offer=offer)
     if request.method == "POST" and form.is_valid():
         accepted = apply_service(
-            form, lambda: services.offer_accept(offer=offer, actor=portal.actor)
+            form,
+            lambda: services.offer_accept(offer=offer, actor=portal.actor, **form.cleaned_data),
         )
         if accepted is not None:
             booking = accepted.booking

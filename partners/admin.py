@@ -283,7 +283,15 @@ class PartnerAdmin(ServiceAdminMixin, admin.ModelAdmin):
 class VendorAdmin(PartnerAdmin):
     form = VendorForm
     add_form = VendorAddForm
-    editable_fields = ("name", "email", "phone", "service_types", "notify_by")
+    editable_fields = (
+        "name",
+        "email",
+        "phone",
+        "service_types",
+        "notify_by",
+        "timezone",
+        "response_hours",
+    )
     list_display = (
         "name",
         "email",

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 
 from core.admin_kit import TransitionForm
 from partners.models import ApiKey, Broker, Channel, ServiceType, Vendor
+from partners.timezones import timezone_choices
 
 # --- forms for partners -------------------------------------------------------------
 
@@ -29,7 +30,16 @@ class VendorForm(forms.ModelForm):
 
     class Meta:
         model = Vendor
-        fields = ["name", "email", "phone", "service_types", "notify_by"]
+        fields = [
+            "name",
+            "email",
+            "phone",
+            "service_types",
+            "notify_by",
+            "timezone",
+            "response_hours",
+        ]
+        widgets = {"timezone": forms.Select(choices=timezone_choices())}
 
 
 class BrokerForm(forms.ModelForm):

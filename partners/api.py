@@ -36,7 +36,7 @@ class VendorSerializer(PhoneNumbersMixin, serializers.ModelSerializer):
 
     class Meta:
         model = Vendor
-        fields = (*PARTNER_FIELDS, "service_types", "notify_by")
+        fields = (*PARTNER_FIELDS, "service_types", "notify_by", "timezone", "response_hours")
         read_only_fields = READ_ONLY
 
 

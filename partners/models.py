@@ -9,6 +9,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from core.phones import E164_VALIDATOR
+from partners.timezones import TIMEZONE_LENGTH, default_service_timezone, validate_timezone
 
 
 class ServiceType(models.TextChoices):
@@ -82,6 +83,21 @@ class Vendor(Partner):
         default=default_channels,
         validators=[validate_channels],
         help_text="Channels the vendor wants to be told on: email, whatsapp.",
+    )
+    timezone = models.CharField(
+        max_length=TIMEZONE_LENGTH,
+        default=default_service_timezone,
+        validators=[validate_timezone],
+        help_text="Where the vendor works (an IANA name, e.g. Europe/Lisbon): its services "
+        "are shown and entered in this zone's local time.",
+    )
+    response_hours = models.PositiveSmallIntegerField(
+        "hours to answer",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(24 * 30)],
+        help_text="How long the vendor has to answer a request (empty: the site's default, "
+        "VENDOR_RESPONSE_HOURS).",
     )
 
     class Meta(Partner.Meta):

@@ -34,12 +34,23 @@ from notifications.formatting import format_moment
 from notifications.services import Recipient, notify
 from partners.models import ApiKey, Broker, Channel, Invitation, PortalAccount, Vendor
 from partners.rules import NAME_LENGTH, REFERENCE_LENGTH, check_text
+from partners.timezones import check_timezone
 
 logger = logging.getLogger(__name__)
 
 Partner = Vendor | Broker
 
-VENDOR_FIELDS = {"name", "email", "phone", "service_types", "notify_by"}
+VENDOR_FIELDS = {
+    "name",
+    "email",
+    "phone",
+    "service_types",
+    "notify_by",
+    "timezone",
+    "response_hours",
+}
+# Hours a vendor may be given to answer a request (a month at most).
+RESPONSE_HOURS_RANGE = (1, 24 * 30)
 BROKER_FIELDS = {"name", "email", "phone", "commission_rate"}
 
 
@@ -63,6 +74,16 @@ def _check_fields(model: type[Partner], fields: dict[str, Any]) -> None:
     for name, label in (("email", "The email"), ("phone", "The phone")):
         if name in fields:
             check_text(fields[name], field=name, label=label, max_length=NAME_LENGTH)
+    if "timezone" in fields:
+        fields["timezone"] = check_timezone(fields["timezone"])
+    hours = fields.get("response_hours")
+    low, high = RESPONSE_HOURS_RANGE
+    if hours is not None and not (isinstance(hours, int) and low <= hours <= high):
+        raise ValidationFailed(
+            f"The hours to answer are between {low} and {high}, or empty for the site's "
+            "default.",
+            field="response_hours",
+        )
 
 
 def _check_channels(partner: Partner) -> None:

@@ -53,8 +53,13 @@ def test_sending_a_draft_without_lines_is_reported_and_changes_nothing(staff_cli
 def test_accept_for_the_client_creates_the_booking(staff_client: Any) -> None:
     offer = make_offer("sent")
     page = staff_client.get(transition_url(offer, "accept"))
-    assert page.status_code == 200 and page.context["form"] is None
-    response = staff_client.post(transition_url(offer, "accept"), {"_transition_apply": "1"})
+    # Who travels, prefilled with the offer's customer.
+    assert page.status_code == 200
+    assert page.context["form"].initial["lead_name"] == offer.customer_name
+    response = staff_client.post(
+        transition_url(offer, "accept"),
+        {"_transition_apply": "1", "lead_name": "Emily Carter", "lead_email": ""},
+    )
     assert response.status_code == 302
     assert _status(offer) == S.ACCEPTED
     booking = offer.booking
@@ -68,7 +73,8 @@ def test_accept_for_the_client_creates_the_booking(staff_client: Any) -> None:
 def test_accepting_an_expired_offer_is_reported_and_makes_no_booking(staff_client: Any) -> None:
     offer = make_offer("sent")
     Offer.objects.filter(pk=offer.pk).update(valid_until=timezone.now() - timedelta(days=1))
-    response = run_action(staff_client, Offer, "accept", [offer])
+    # The action asks who travels first (left empty: the offer's customer).
+    response = run_action(staff_client, Offer, "accept", [offer], _transition_apply="1")
     [message] = messages_of(response)
     assert message.startswith(f"{offer.reference}: Offer {offer.reference} expired on")
     assert _status(offer) == S.SENT

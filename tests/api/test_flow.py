@@ -179,7 +179,13 @@ def test_integrator_flow(django_capture_on_commit_callbacks: Any) -> None:
     assert [o["reference"] for o in _ok(broker_api.get("/api/v1/offers/"))["results"]] == [
         offer["reference"]
     ]
-    accepted = _ok(broker_api.post(f"{offer_url}accept/"))
+    accepted = _ok(
+        broker_api.post(
+            f"{offer_url}accept/",
+            {"lead_name": "Jon Berg", "lead_email": "jon@example.com"},
+            format="json",
+        )
+    )
     assert accepted["status"] == "accepted"
     from_offer = _ok(broker_api.get(f"/api/v1/bookings/{accepted['booking']}/"))
     assert from_offer["status"] == "pending_approval"

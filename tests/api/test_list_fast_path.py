@@ -8,6 +8,7 @@ import re
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -19,6 +20,9 @@ pytestmark = pytest.mark.django_db
 
 # UTC with its offset; a fraction only when there is one, without trailing zeros.
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{0,5}[1-9])?\+00:00$")
+# A service's time: the same, in its own zone's offset.
+LOCAL_ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{0,5}[1-9])?[+-]\d\d:\d\d$")
+ZONES = ("Europe/Lisbon", "Asia/Kolkata", "America/St_Johns", "UTC", "Pacific/Chatham")
 
 
 @pytest.fixture
@@ -45,10 +49,17 @@ def bookings(broker: Any, other_broker: Any, vendor: Any) -> list[Booking]:
             unit_price=Decimal("0.05"),
             unit_cost=Decimal("1234567.89"),
             quantity=3,
+            # Each service in its own zone (half-hour and negative offsets too); one
+            # vendor late with its answer, one still in time.
+            timezone=ZONES[n % len(ZONES)],
+            respond_by=timezone.now() + timedelta(hours=-2 if n % 2 else 2),
         )
         factories.BookingItemFactory(booking=booking, start=start)  # whole seconds
         factories.BookingItemFactory(  # a fraction with trailing zeros
-            booking=booking, start=start.replace(microsecond=250000), quantity=1
+            booking=booking,
+            start=start.replace(microsecond=250000),
+            quantity=1,
+            timezone="Europe/Lisbon",
         )
         factories.BookingItemFactory(
             booking=booking, cancelled_at=timezone.now(), description="Cancelled <b>&</b>"
@@ -77,6 +88,11 @@ def test_bookings_list_renders_what_the_detail_renders(
     # The set really exercises what it claims to.
     assert any(i["cancelled_at"] for row in listed for i in row["items"])
     assert any(".25+" in i["start"] for row in listed for i in row["items"])
+    assert any(i["start"].endswith("+05:30") for row in listed for i in row["items"])
+    assert any(i["start"][-6] == "-" for row in listed for i in row["items"]) == (who == "staff")
+    if who == "staff":
+        flags = [i["overdue"] for row in listed for i in row["items"]]
+        assert True in flags and False in flags
     assert any(not row["items"] for row in listed) == (who == "staff")
 
 
@@ -104,7 +120,10 @@ def test_nested_items_render_what_the_item_detail_renders(
     client = superuser_client if who == "staff" else broker_client
     for row in _pages(client, "/api/v1/bookings/"):
         for item in row["items"]:
-            assert item == client.get(f"/api/v1/booking-items/{item['id']}/").json()
+            detail = client.get(f"/api/v1/booking-items/{item['id']}/").json()
+            # The item's own resource adds the caller's actions; nested items do not.
+            assert isinstance(detail.pop("actions"), list)
+            assert item == detail
 
 
 def test_field_sets_per_caller(
@@ -125,8 +144,11 @@ def test_datetimes_and_money_formats(bookings: list[Booking], superuser_client: 
     for row in _pages(superuser_client, "/api/v1/bookings/"):
         assert ISO.match(row["created_at"]), row["created_at"]
         for item in row["items"]:
-            assert ISO.match(item["start"]), item["start"]
-            assert datetime.fromisoformat(item["start"]).utcoffset() == timedelta(0)
+            assert LOCAL_ISO.match(item["start"]), item["start"]
+            start = datetime.fromisoformat(item["start"])
+            # The offset of the item's own zone at that instant.
+            expected = start.astimezone(ZoneInfo(item["timezone"])).utcoffset()
+            assert start.utcoffset() == expected, item
             assert Decimal(item["unit_price"]).as_tuple().exponent == -2
         for value in row["totals"].values():
             assert isinstance(value, str)

@@ -26,8 +26,12 @@ VENDOR_FIELDS = {
     "updated_at",
     "service_types",
     "notify_by",
+    "timezone",
+    "response_hours",
 }
-BROKER_FIELDS = VENDOR_FIELDS - {"service_types", "notify_by"} | {"commission_rate"}
+BROKER_FIELDS = VENDOR_FIELDS - {"service_types", "notify_by", "timezone", "response_hours"} | {
+    "commission_rate"
+}
 MANAGER = [
     "partners.view_vendor",
     "partners.add_vendor",

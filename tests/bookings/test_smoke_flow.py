@@ -40,7 +40,10 @@ def test_offer_to_confirmed_booking_flow(
         )
         os_.offer_send(offer=offer, actor=agent_actor)
         offer = os_.offer_accept(
-            offer=offer, actor=Actor(user=broker_user, broker=broker, via="portal")
+            offer=offer,
+            actor=Actor(user=broker_user, broker=broker, via="portal"),
+            lead_name="Jon Berg",
+            lead_email="jon@example.com",
         )
     booking = offer.booking
     assert offer.status == Offer.Status.ACCEPTED

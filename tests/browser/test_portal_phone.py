@@ -276,12 +276,24 @@ def test_broker_accepts_an_offer_and_sees_the_booking_it_became(phone: Phone) ->
 
     page.get_by_role("link", name="Accept…").click()
     expect(page.locator("h1")).to_have_text("Accept this offer?")
+    # Who travels: prefilled with the offer's customer; a way to reach them is needed.
+    expect(page.get_by_role("heading", name="Who travels?")).to_be_visible()
+    expect(page.get_by_label("Lead traveller's name")).to_have_value("Ingrid Nilsen")
     phone.shot("offer-accept")
+    page.get_by_role("button", name="Yes, accept the offer").click()
+    expect(page.locator("main")).to_contain_text("email or phone")
+    offer.refresh_from_db()
+    assert offer.status == Offer.Status.SENT  # refused: nothing was booked
+    phone.shot("offer-accept-needs-contact")
+    page.get_by_label("Lead traveller's phone").fill("+47 912 34 567")
+    phone.shot("offer-accept-lead-traveller")
     page.get_by_role("button", name="Yes, accept the offer").click()
 
     offer.refresh_from_db()
     assert offer.status == Offer.Status.ACCEPTED and offer.booking is not None
     booking = offer.booking
+    # The lead traveller as given, never the broker's company name.
+    assert (booking.customer_name, booking.customer_phone) == ("Ingrid Nilsen", "+4791234567")
     expect(page).to_have_url(f"{phone.base_url}/portal/bookings/{booking.reference}/")
     assert f"It is now booking {booking.reference}" in phone.flash()
     expect(page.locator(".badge--lg")).to_have_text("Pending approval")

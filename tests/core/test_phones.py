@@ -89,6 +89,8 @@ def test_admin_takes_a_number_as_written_and_refuses_garbage(client: Client):
         "email": "sintra@example.com",
         "phone": "+44 20 7946 0000",
         "notify_by": ["email"],
+        "timezone": "Europe/Lisbon",
+        "response_hours": 24,
     }
     response = client.post(url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors

@@ -42,7 +42,7 @@ def test_crlf_in_a_stored_name_is_folded_and_the_mail_goes(
 
 def test_control_characters_in_a_name_are_dropped(smtp_settings: SmtpStandIn) -> None:
     row = _row("Ann")
-    Notification.objects.filter(pk=row.pk).update(recipient_name="Ann\x00\x0b\tSmith")
+    Notification.objects.filter(pk=row.pk).update(recipient_name="Ann\x1b\x0b\tSmith")
     assert delivery.deliver(row.pk) == delivery.SENT
     (mail,) = smtp_settings.handler.messages
     assert mail.message["To"] == "Ann Smith <ann@example.com>"

@@ -111,9 +111,15 @@ def test_accept_creates_the_booking_with_one_item_per_line(broker: Any, vendor: 
     first_line = offer.lines.first()
     first_line.proposed_vendor = vendor
     first_line.save()
-    offer = services.offer_accept(offer=offer, actor=Actor(broker=broker, via="portal"))
+    offer = services.offer_accept(
+        offer=offer,
+        actor=Actor(broker=broker, via="portal"),
+        lead_name="Jon Berg",
+        lead_phone="+4791234567",
+    )
     assert offer.status == S.ACCEPTED
     booking = Booking.objects.get(pk=offer.booking_id)
+    assert (booking.customer_name, booking.customer_phone) == ("Jon Berg", "+4791234567")
     assert booking.status == Booking.Status.PENDING_APPROVAL
     assert booking.source == Booking.Source.OFFER and booking.broker == broker
     assert booking.commission_rate == broker.commission_rate

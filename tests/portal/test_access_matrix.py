@@ -48,7 +48,7 @@ ACTIONS: list[tuple[str, Target, dict[str, str]]] = [
     ("item-accept", lambda w: (w.item.pk,), {}),
     ("item-decline", lambda w: (w.item.pk,), {"reason": "Fully booked"}),
     ("item-confirm", lambda w: (w.accepted_item.pk,), {"vendor_reference": "X-1"}),
-    ("offer-accept", lambda w: (w.offer.reference,), {}),
+    ("offer-accept", lambda w: (w.offer.reference,), {"lead_email": "lead@example.com"}),
     ("offer-decline", lambda w: (w.offer.reference,), {"reason": "No"}),
     ("booking-submit", lambda w: (w.draft.reference,), {}),
     ("booking-cancel", lambda w: (w.draft.reference,), {"reason": "Changed plans"}),

@@ -22,6 +22,9 @@ def url(name: str, *args: Any) -> str:
     return reverse(f"portal:{name}", args=args)
 
 
+LEAD = {"lead_name": "Offer Customer", "lead_email": "oc@example.com", "lead_phone": ""}
+
+
 def local(dt: Any) -> str:
     return timezone.localtime(dt).strftime("%Y-%m-%dT%H:%M")
 
@@ -69,9 +72,11 @@ def test_broker_accepts_an_offer_after_confirming(world: World, broker_client: C
     world.offer.refresh_from_db()
     assert world.offer.status == Offer.Status.SENT  # the GET changed nothing
 
-    response = broker_client.post(url("offer-accept", world.offer.reference), follow=True)
+    response = broker_client.post(url("offer-accept", world.offer.reference), LEAD, follow=True)
     world.offer.refresh_from_db()
     booking = world.offer.booking
+    # The lead traveller as given, never the broker's company name.
+    assert (booking.customer_name, booking.customer_email) == ("Offer Customer", "oc@example.com")
     assert world.offer.status == Offer.Status.ACCEPTED
     assert booking.broker == world.broker and booking.status == S.PENDING_APPROVAL
     assert response.redirect_chain[-1][0] == url("booking-detail", booking.reference)
@@ -80,9 +85,9 @@ def test_broker_accepts_an_offer_after_confirming(world: World, broker_client: C
 
 
 def test_accepting_an_accepted_offer_is_refused(world: World, broker_client: Client) -> None:
-    broker_client.post(url("offer-accept", world.offer.reference))
+    broker_client.post(url("offer-accept", world.offer.reference), LEAD)
     before = snapshot()
-    response = broker_client.post(url("offer-accept", world.offer.reference))
+    response = broker_client.post(url("offer-accept", world.offer.reference), LEAD)
     assert response.status_code == 200
     assert "Cannot accept: offer" in response.content.decode()
     assert snapshot() == before

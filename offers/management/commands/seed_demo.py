@@ -404,7 +404,14 @@ class Command(BaseCommand):
             return True
         offers.offer_send(offer=offer, actor=self.system)
         if status == "accepted":
-            offers.offer_accept(offer=offer, actor=self.system)
+            # Who travels: the offer's customer, or for a broker's offer one of theirs.
+            lead = customer or CUSTOMERS[(n + 7) % len(CUSTOMERS)]
+            offers.offer_accept(
+                offer=offer,
+                actor=self.system,
+                lead_name=lead,
+                lead_email=lead.lower().replace(" ", ".").replace("'", "") + "@example.com",
+            )
         elif status == "declined":
             offers.offer_decline(offer=offer, actor=self.system, reason="Went with another quote.")
         elif status == "expired":

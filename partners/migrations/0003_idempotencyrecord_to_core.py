@@ -5,7 +5,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("partners", "0001_initial"),
+        ("partners", "0002_local_time_and_deadlines"),
         ("core", "0001_initial"),
     ]
 
