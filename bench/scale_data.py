@@ -269,6 +269,51 @@ def statements(n: int) -> list[tuple[str, str]]:
     ]
 
 
+TABLES = (
+    "partners_vendor",
+    "partners_broker",
+    "bookings_booking",
+    "bookings_bookingitem",
+    "offers_offer",
+    "offers_offerline",
+    "notifications_auditentry",
+    "notifications_notification",
+)
+# A neutral value per type for columns the statements above do not name.
+_NEUTRAL = {
+    "text": "''",
+    "character varying": "''",
+    "boolean": "false",
+    "integer": "0",
+    "smallint": "0",
+    "bigint": "0",
+    "numeric": "0",
+    "jsonb": "'{}'",
+    "timestamp with time zone": "now()",
+    "uuid": "gen_random_uuid()",
+}
+
+
+def _neutral_defaults(conn: Any) -> list[tuple[str, str]]:
+    """Give every NOT NULL column without a database default a neutral one, for the
+    load's transaction: columns added by later migrations (Django keeps defaults in
+    Python) would otherwise fail the INSERTs that do not name them. Returns what to
+    drop again after the load."""
+    rows = conn.execute(
+        "SELECT table_name, column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = 'public' AND table_name = ANY(%s) AND is_nullable = 'NO' "
+        "AND column_default IS NULL AND is_identity = 'NO'",
+        [list(TABLES)],
+    ).fetchall()
+    done = []
+    for table, column, data_type in rows:
+        value = _NEUTRAL.get(data_type)
+        if value is not None:
+            conn.execute(f'ALTER TABLE "{table}" ALTER COLUMN "{column}" SET DEFAULT {value}')
+            done.append((table, column))
+    return done
+
+
 def counts(conn: Any) -> dict[str, int]:
     return {
         table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
@@ -311,11 +356,14 @@ def load(url: str, *, bookings: int, rebuild: bool = False) -> dict[str, Any]:
             # rows whose references it has just made, so skip them for the load.
             conn.execute("SET LOCAL session_replication_role = replica")
             conn.execute("SET LOCAL work_mem = '64MB'")
+            defaulted = _neutral_defaults(conn)
             for what, sql in statements(bookings):
                 step = time.perf_counter()
                 conn.execute(sql)
                 seconds[what] = round(time.perf_counter() - step, 1)
                 print(f"scale data: {what} in {seconds[what]} s", file=sys.stderr, flush=True)
+            for table, column in defaulted:
+                conn.execute(f'ALTER TABLE "{table}" ALTER COLUMN "{column}" DROP DEFAULT')
         step = time.perf_counter()
         conn.execute("VACUUM (ANALYZE)")
         seconds["vacuum analyze"] = round(time.perf_counter() - step, 1)

@@ -81,13 +81,19 @@ class Run:
             # Registered before the service's own callbacks (the sequencer, the enqueue),
             # so it runs first, right after the COMMIT: the clock starts before them.
             transaction.on_commit(lambda: stamp.append(time.time()))
-            booking_update(
+            booking = booking_update(
                 booking=self.bookings[n % len(self.bookings)],
                 actor=self._actor(),
                 notes=f"{PREFIX} change {n}",
             )
+            # This transaction's own event (another producer's may be newer; this run's
+            # bookings are new, so reference and notes name it).
             event_id = (
-                Event.objects.filter(type="booking.updated")
+                Event.objects.filter(
+                    type="booking.updated",
+                    reference=booking.reference,
+                    payload__data__notes=f"{PREFIX} change {n}",
+                )
                 .order_by("-seq")
                 .values_list("id", flat=True)[0]
             )

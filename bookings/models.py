@@ -128,7 +128,7 @@ class Booking(models.Model):
         ordering = ["-created_at", "-id"]
         permissions = [("approve_booking", "Can approve bookings")]
         # One per ordering and filter the lists offer over a million rows (the plans
-        # are in the README, Performance); the trigram search indexes are PostgreSQL's own.
+        # are in docs/scale.md); the trigram search indexes are PostgreSQL's own.
         indexes = [
             models.Index(fields=["created_at", "id"], name="booking_created_id"),
             models.Index(fields=["broker", "created_at", "id"], name="booking_broker_created"),

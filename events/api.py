@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.db.models import Prefetch, QuerySet
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -28,6 +28,7 @@ from events import feed, registry, services
 from events.models import Audience, Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from events.serializers import (
     DeliverySerializer,
+    EventSerializer,
     FeedPageSerializer,
     WebhookCreatedSerializer,
     WebhookInputSerializer,
@@ -55,6 +56,7 @@ class EventFeedView(ApiViewMixin, APIView):
     extra_query_params = {"after", "types", "limit"}
 
     @extend_schema(
+        operation_id="events_feed",
         summary="The caller's events, in commit order",
         description=(
             "Every change to the caller's bookings, items and offers, oldest first, in the "
@@ -122,6 +124,30 @@ class EventFeedView(ApiViewMixin, APIView):
         return Response(
             {"results": results, "cursor": cursor, "next": next_url, "has_more": page.has_more}
         )
+
+
+class EventDetailView(ApiViewMixin, APIView):
+    """One event by its id (as in ``Webhook-Event-Id``), as the caller sees it."""
+
+    permission_model = Event
+    pagination_class = None
+    filter_backends: list[Any] = []
+
+    @extend_schema(
+        operation_id="events_retrieve",
+        summary="One event by its id",
+        description="The event a webhook carried, fetched again: another caller's event "
+        "is a 404, like one that does not exist.",
+        responses={200: EventSerializer},
+    )
+    def get(self, request: Request, event_id: str) -> Response:
+        audience, party_id = audience_of(self.actor)
+        visible = feed.events_visible(audience=audience, party_id=party_id)
+        event = get_object_or_404(visible, id=event_id)
+        document = feed.event_document(event, audience=audience, party_id=party_id)
+        if document is None:
+            raise Http404
+        return Response(document)
 
 
 @extend_schema_view(

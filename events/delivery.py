@@ -36,7 +36,10 @@ from events.targets import TargetRefused, guarded_session
 logger = logging.getLogger(__name__)
 
 Status = WebhookDelivery.Status
-DELIVERED, RETRY, FAILED, SKIPPED, LOST = "delivered", "retry", "failed", "skipped", "lost"
+DELIVERED, RETRY, FAILED, SKIPPED = "delivered", "retry", "failed", "skipped"
+# A send whose worker died before recording the answer: it is sent again (receivers
+# drop copies by Webhook-Event-Id), as the outbox does for email.
+INTERRUPTED = "interrupted"
 USER_AGENT = "Bookings-Webhooks/1.0"
 
 _sessions: dict[int, requests.Session] = {}
@@ -90,7 +93,7 @@ def claim(delivery_id: int) -> Claim | None:
     if delivery.attempts > 1:
         WebhookAttempt.objects.filter(delivery_id=delivery_id, finished_at__isnull=True).update(
             finished_at=now,
-            outcome=LOST,
+            outcome=INTERRUPTED,
             error="The worker stopped before recording an outcome; the claim went stale.",
         )
     attempt = WebhookAttempt.objects.create(

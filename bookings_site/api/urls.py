@@ -6,7 +6,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
-from events.api import EventFeedView, WebhookViewSet
+from events.api import EventDetailView, EventFeedView, WebhookViewSet
 from notifications.api import NotificationViewSet
 from partners.api import BrokerViewSet, VendorViewSet
 
@@ -42,6 +42,7 @@ def resolve_or_none(path: str) -> ResolverMatch | None:
 urlpatterns = [
     path("", include(router.urls)),
     path("events/", EventFeedView.as_view(), name="event-feed"),
+    path("events/<uuid:event_id>/", EventDetailView.as_view(), name="event-detail"),
     path("", include("bookings.api_urls")),
     path("", include("offers.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -54,6 +54,7 @@ def test_every_contract_resource_is_documented(schema: dict[str, Any]) -> None:
         "/api/v1/notifications/",
         "/api/v1/notifications/{id}/",
         "/api/v1/events/",
+        "/api/v1/events/{event_id}/",
         "/api/v1/webhooks/",
         "/api/v1/webhooks/{id}/",
         "/api/v1/webhooks/{id}/deliveries/",

@@ -118,6 +118,7 @@ def a_busy_week(db: None) -> dict[str, Any]:
             vendor_status=status,
             vendor_reference="CONF-51114" if status == V.CONFIRMED else "",
             assigned_at=now - timedelta(days=2) if vendor else None,
+            respond_by=now - timedelta(days=1) if status == V.PENDING else None,
             decline_reason="Fully booked" if status == V.DECLINED else "",
         )
     for n in range(3):

@@ -397,3 +397,23 @@ def test_the_admin_shows_events_endpoints_and_the_delivery_log(
         hook["secret"]
         not in client.get(f"/admin/events/webhookendpoint/{hook['id']}/change/").content.decode()
     )
+
+
+def test_a_send_cut_short_by_a_dead_worker_is_sent_again_once(
+    hook: dict[str, Any],
+    receiver: WebhookReceiver,
+    broker: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from events import delivery as sender
+
+    _approve(broker, django_capture_on_commit_callbacks, execute=False)
+    row = _delivery(hook)
+    assert sender.claim(row.pk) is not None  # a worker took it ... and died
+    assert tasks.deliver(row.pk) == "skipped"  # its claim still holds
+    WebhookDelivery.objects.filter(pk=row.pk).update(claimed_at=timezone.now() - timedelta(hours=1))
+    assert events_services.webhooks_sweep()["stale"] == 1
+    assert len(receiver.wait_for(1)) == 1
+    row.refresh_from_db()
+    assert row.status == "delivered" and row.attempts == 2
+    assert list(row.log.values_list("outcome", flat=True)) == ["interrupted", "delivered"]

@@ -109,3 +109,24 @@ def test_staff_need_the_event_permission(staff_client: Any) -> None:
 
 def test_anonymous_callers_are_refused(client: Any) -> None:
     assert client.get("/api/v1/events/").status_code in (401, 403)
+
+
+def test_one_event_by_its_id_is_404_to_other_partners(
+    broker_client: Any,
+    other_broker_client: Any,
+    vendor_client: Any,
+    superuser_client: Any,
+    broker: Any,
+) -> None:
+    booking = approved_booking(broker=broker, vendors=[])
+    event = Event.objects.get(reference=booking.reference, type="booking.approved")
+    path = f"/api/v1/events/{event.id}/"
+    mine = broker_client.get(path)
+    assert mine.status_code == 200 and mine.json()["id"] == str(event.id)
+    assert set(mine.json()["data"]["totals"]) == {"sell", "commission"}
+    assert superuser_client.get(path).json()["data"]["totals"].keys() >= {"cost", "margin"}
+    assert other_broker_client.get(path).status_code == 404
+    assert vendor_client.get(path).status_code == 404
+    assert (
+        broker_client.get("/api/v1/events/00000000-0000-0000-0000-000000000000/").status_code == 404
+    )

@@ -62,8 +62,13 @@ def attention_rows(db: None) -> dict[str, Any]:
     item(B.DRAFT)  # a draft is not being arranged yet
     item(B.APPROVED, cancelled_at=now)  # cancelled: nothing to arrange
 
-    overdue = item(vendor_status=V.PENDING, assigned_at=now - timedelta(days=3))
-    item(vendor_status=V.PENDING, assigned_at=now)  # asked just now: a day to answer
+    overdue = item(
+        vendor_status=V.PENDING,
+        assigned_at=now - timedelta(days=3),
+        respond_by=now - timedelta(days=2),
+    )
+    # Asked just now: due the day after tomorrow.
+    item(vendor_status=V.PENDING, assigned_at=now, respond_by=now + timedelta(days=2))
     accepted = item(vendor_status=V.ACCEPTED, assigned_at=now - timedelta(hours=2))
     item(B.CANCELLED, vendor_status=V.ACCEPTED)  # the booking is cancelled
     item(vendor_status=V.CONFIRMED, vendor_reference="C-1")

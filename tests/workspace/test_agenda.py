@@ -244,3 +244,30 @@ def test_the_agenda_needs_a_staff_login(client: Client) -> None:
     response = client.get("/admin/agenda/")
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
+
+
+def test_each_service_belongs_to_the_day_where_it_happens(
+    tokyo: None, staff_client: Client
+) -> None:
+    """A Lisbon dinner at 23:30 on the 10th starts after a Tokyo breakfast at 00:30 on
+    the 11th (15:30 UTC on the 10th); each is on its own local day's sheet."""
+    booking = factories.BookingFactory(status=B.APPROVED)
+    lisbon = datetime(2027, 5, 10, 23, 30, tzinfo=ZoneInfo("Europe/Lisbon"))
+    factories.BookingItemFactory(
+        booking=booking,
+        description="Fado dinner",
+        start=lisbon,
+        end=lisbon,
+        timezone="Europe/Lisbon",
+    )
+    factories.BookingItemFactory(
+        booking=booking,
+        description="Tsukiji breakfast",
+        start=at(11, 0, 30),
+        end=at(11, 1),
+        timezone="Asia/Tokyo",
+    )
+    assert [r[:4] for r in sheet(staff_client, "2027-05-10")[1:]] == [
+        ["23:30 WEST", "23:30 WEST", "Accommodation", "Fado dinner"]
+    ]
+    assert [r[3] for r in sheet(staff_client, "2027-05-11")[1:]] == ["Tsukiji breakfast"]

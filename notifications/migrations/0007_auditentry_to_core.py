@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("core", "0002_auditentry"),
-        ("notifications", "0005_large_table_indexes"),
+        ("notifications", "0006_search_statistics"),
     ]
 
     operations = [
