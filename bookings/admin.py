@@ -137,8 +137,8 @@ def deadline_badge(item: BookingItem) -> str:
     what = "Answer" if item.vendor_status == V.PENDING else "Confirm"
     text = f"{what} by {format_moment(due, item.timezone)}"
     if item.is_overdue():
-        return badge(f"Overdue: {text}", "red")
-    return nowrap(text)
+        return format_html("{} {}", badge("Overdue", "red"), text)
+    return text
 
 
 class VendorDeadlineFilter(admin.SimpleListFilter):
@@ -869,7 +869,7 @@ class BookingItemAdmin(
 
     @admin.display(description="when (local time)", ordering="start")
     def service_when(self, item: BookingItem) -> str:
-        return nowrap(format_when(item.start, item.end, item.timezone))
+        return format_when(item.start, item.end, item.timezone)
 
     @admin.display(description="vendor's deadline")
     def deadline_state(self, item: BookingItem) -> str:
