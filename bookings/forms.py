@@ -57,7 +57,8 @@ class BookingRequestForm(forms.Form):
         label="Notes for us",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Group size, special needs, anything we should know.",
+        help_text="Group size, special needs, anything we should know. Only our staff "
+        "read this; suppliers never see it.",
     )
 
 

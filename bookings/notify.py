@@ -70,7 +70,6 @@ def item_context(item: BookingItem) -> dict[str, Any]:
         "vendor_name": item.vendor.name if item.vendor else "",
         "vendor_reference": item.vendor_reference,
         "decline_reason": item.decline_reason,
-        "notes": booking.notes,
     }
 
 
@@ -168,10 +167,12 @@ def notify_item_vendor(
 def notify_item_staff(
     kind: str, item: BookingItem, cause: AuditEntry, *, extra: dict[str, Any] | None = None
 ) -> None:
+    # The booking's notes are ours (a broker's "notes for us" among them): staff only,
+    # never in a vendor's or a customer's message.
     notify(
         kind=kind,
         recipients=staff(AGENTS, item.booking),
-        context={**item_context(item), **(extra or {})},
+        context={**item_context(item), "notes": item.booking.notes, **(extra or {})},
         target=item.booking,
         cause=cause,
         reference=item.booking.reference,

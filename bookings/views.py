@@ -89,7 +89,6 @@ class VendorItem:
     start: datetime
     quantity: int
     lead_name: str
-    notes: str
     unit_cost: str
     total_cost: str
     status: str
@@ -125,7 +124,6 @@ class VendorItem:
             start=item.start,
             quantity=item.quantity,
             lead_name=booking.customer_name,
-            notes=booking.notes,
             unit_cost=format_money(item.unit_cost, booking.currency),
             total_cost=format_money(item.total_cost, booking.currency),
             status="withdrawn" if withdrawn else item.vendor_status,

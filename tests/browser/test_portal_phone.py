@@ -153,7 +153,8 @@ def test_vendor_accepts_invitation_then_accepts_and_confirms_an_item(
 
     card.get_by_role("link").click()
     expect(page).to_have_url(f"{phone.base_url}/portal/items/{item.pk}/")
-    expect(page.locator("main")).to_contain_text("Two vegetarians in the group.")
+    # The booking's notes are ours: the vendor's page shows the service, not them.
+    expect(page.locator("main")).not_to_contain_text("Two vegetarians in the group.")
     expect(page.locator(".badge--lg")).to_have_text("Awaiting your answer")
     phone.shot("item")
 

@@ -78,12 +78,13 @@ def test_item_page_shows_what_the_vendor_needs(world: World, vendor_client: Clie
         "Double room, garden view",
         format_when(item.start, item.end),  # dates, times and the timezone written out
         "Ana Lead",
-        "Two vegetarians in the group.",
         f"EUR {COST:,.2f}",
         f"EUR {2 * COST:,.2f}",
         "Awaiting your answer",
     ):
         assert expected in html, expected
+    # The booking's notes are ours (tests/parity/test_notes_audience.py).
+    assert "Two vegetarians in the group." not in html
     assert "UTC" in format_when(item.start, item.end)
 
 
