@@ -19,6 +19,7 @@ from bookings.serializers import (
     STAFF,
     ApiModelSerializer,
     BrokerTotalsSerializer,
+    ServiceTimeField,
     TotalsSchema,
     TotalsSerializer,
     actions_field,
@@ -39,8 +40,18 @@ LINE_FIELDS: dict[str, tuple[str, ...]] = {
         "unit_price",
         "unit_cost",
         "proposed_vendor",
+        "timezone",
     ),
-    BROKER: ("id", "service_type", "description", "start", "end", "quantity", "unit_price"),
+    BROKER: (
+        "id",
+        "service_type",
+        "description",
+        "start",
+        "end",
+        "timezone",
+        "quantity",
+        "unit_price",
+    ),
 }
 OFFER_FIELDS = (
     "reference",
@@ -66,6 +77,11 @@ OFFER_FIELDS = (
 class LineSerializer(ApiModelSerializer):
     proposed_vendor = serializers.IntegerField(
         source="proposed_vendor_id", read_only=True, allow_null=True
+    )
+    start = ServiceTimeField(read_only=True, help_text="In the service's own offset (timezone).")
+    end = ServiceTimeField(read_only=True, help_text="In the service's own offset (timezone).")
+    timezone = serializers.CharField(
+        read_only=True, help_text="Where the service happens (IANA name, e.g. Europe/Lisbon)."
     )
 
     class Meta:
@@ -144,8 +160,9 @@ class LineInputSerializer(ApiModelSerializer):
             "unit_price",
             "unit_cost",
             "proposed_vendor",
+            "timezone",
         )
-        extra_kwargs = SERVICE_CHECKED
+        extra_kwargs = {**SERVICE_CHECKED, "timezone": {"required": False}}
 
 
 class OfferUpdateSerializer(ApiModelSerializer):

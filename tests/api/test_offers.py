@@ -319,3 +319,40 @@ def test_actions_need_the_staff_permission(
     offer.refresh_from_db()
     assert offer.status == status
     assert Booking.objects.count() == 0
+
+
+def test_lines_are_in_their_own_offset_with_their_timezone(
+    agent_client: Any, make_key: Any, broker: Any
+) -> None:
+    """An offer line happens somewhere: its times come back in that place's offset."""
+    response = agent_client.post(
+        URL,
+        {
+            "broker": broker.pk,
+            "valid_until": (timezone.now() + timedelta(days=20)).isoformat(),
+            "lines": [
+                {
+                    "service_type": "activity",
+                    "description": "Sintra by day",
+                    "start": "2027-05-10T11:00:00+02:00",
+                    "end": "2027-05-10T17:00:00Z",
+                    "quantity": 2,
+                    "unit_price": "50.00",
+                    "unit_cost": "30.00",
+                    "timezone": "Europe/Lisbon",
+                }
+            ],
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    line = response.json()["lines"][0]
+    assert line["timezone"] == "Europe/Lisbon"
+    assert line["start"] == "2027-05-10T10:00:00+01:00"
+    assert line["end"] == "2027-05-10T18:00:00+01:00"
+    # Sent with other offsets: the same instants, shown in Lisbon's; a broker sees them so.
+    offer = response.json()["reference"]
+    assert agent_client.post(f"{URL}{offer}/send/").status_code == 200
+    broker_view = key_client(make_key(broker=broker)[1])
+    line = broker_view.get(f"{URL}{offer}/").json()["lines"][0]
+    assert (line["start"], line["timezone"]) == ("2027-05-10T10:00:00+01:00", "Europe/Lisbon")

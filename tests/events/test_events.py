@@ -153,7 +153,17 @@ def test_a_broker_sees_its_offer_only_once_sent(broker: Any) -> None:
     seen = event_document(sent, audience="broker", party_id=broker.pk)
     assert seen is not None and seen["data"]["status"] == "sent"
     assert all(
-        set(line) <= {"id", "service_type", "description", "start", "end", "quantity", "unit_price"}
+        set(line)
+        <= {
+            "id",
+            "service_type",
+            "description",
+            "start",
+            "end",
+            "timezone",
+            "quantity",
+            "unit_price",
+        }
         for line in seen["data"]["lines"]
     )
     assert set(seen["data"]["totals"]) == {"sell", "commission"}
