@@ -25,7 +25,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from bookings import selectors, services
+from bookings import extensions, selectors, services
 from bookings.filters import BookingFilter, BookingItemFilter
 from bookings.models import Booking, BookingItem
 from bookings.serializers import (
@@ -243,8 +243,12 @@ class BookingViewSet(CallerMixin, ApiViewSet):
         return Response(self._shown(booking), status=status_code)
 
     def _shown(self, booking: Booking) -> dict[str, Any]:
+        """The booking, its actions, and what other apps add to it (its money: see
+        ``bookings.extensions``)."""
         data = dict(BOOKING_SERIALIZERS[self.kind](booking).data)
         data["actions"] = booking_actions(self.actor)(booking.status)
+        audience = "broker" if self.kind == BROKER else "staff"
+        data.update(extensions.section_data(booking=booking, audience=audience))
         return data
 
     def list(self, request: Request) -> Response:

@@ -39,7 +39,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from bookings import deadlines
+from bookings import deadlines, extensions
 from bookings import notify as tell
 from bookings.models import Booking, BookingItem, new_reference
 from bookings.rules import check_line_count, check_service_line
@@ -289,6 +289,7 @@ def booking_approve(*, booking: Booking, actor: Actor) -> Booking:
     booking.approved_by = actor.audit_user
     booking.save(update_fields=["status", "approved_at", "approved_by", "updated_at"])
     entry = audit(booking, "approved", actor, from_status=S.PENDING_APPROVAL, to_status=S.APPROVED)
+    extensions.booking_changed(booking=booking, actor=actor, change="approved")
     tell.notify_customer("booking_approved", booking, entry)
     tell.notify_vendors("booking_approved_vendor", booking, entry)
     _confirm_if_ready(booking, actor)
@@ -320,6 +321,7 @@ def booking_cancel(*, booking: Booking, actor: Actor, reason: str) -> Booking:
     entry = audit(
         booking, "cancelled", actor, from_status=previous, to_status=S.CANCELLED, reason=reason
     )
+    extensions.booking_changed(booking=booking, actor=actor, change="cancelled")
     if previous != S.DRAFT:
         tell.notify_customer("booking_cancelled", booking, entry)
     tell.notify_vendors("booking_cancelled_vendor", booking, entry)
@@ -401,7 +403,9 @@ def item_add(*, booking: Booking, actor: Actor, **fields: Any) -> BookingItem:
     """Add an item to an open booking (not yet confirmed). A ``vendor`` assigns it at once."""
     booking = _lock_booking(booking)
     BOOKING.check("add_item", booking, actor)
-    return _item_create(booking=booking, actor=actor, data=fields)
+    item = _item_create(booking=booking, actor=actor, data=fields)
+    extensions.booking_changed(booking=booking, actor=actor, change="items")
+    return item
 
 
 @transaction.atomic
@@ -450,6 +454,7 @@ def item_update(*, item: BookingItem, actor: Actor, **fields: Any) -> BookingIte
     )
     if ask_again and item.vendor is not None:
         tell.notify_item_vendor("item_assigned", item, item.vendor, entry)
+    extensions.booking_changed(booking=booking, actor=actor, change="items")
     return item
 
 
@@ -483,6 +488,7 @@ def item_cancel(*, item: BookingItem, actor: Actor, reason: str = "") -> Booking
     )
     if item.vendor is not None and item.vendor_status in (V.PENDING, V.ACCEPTED, V.CONFIRMED):
         tell.notify_item_vendor("item_withdrawn", item, item.vendor, entry)
+    extensions.booking_changed(booking=booking, actor=actor, change="items")
     _confirm_if_ready(booking, actor)
     return item
 

@@ -20,7 +20,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from bookings import selectors, services
+from bookings import extensions, selectors, services
 from bookings.forms import (
     ITEMS_PREFIX,
     ActionForm,
@@ -519,10 +519,15 @@ def _booking_view(request: HttpRequest, booking: Booking) -> BrokerBooking:
 @portal_view("broker")
 def booking_detail(request: HttpRequest, reference: str) -> HttpResponse:
     booking = _broker_booking(request, reference)
+    sections = [
+        {"template": section.portal_template, "data": section.data(booking, "broker")}
+        for section in extensions.sections()
+        if section.portal_template
+    ]
     return render(
         request,
         "portal/broker/booking_detail.html",
-        {"booking": _booking_view(request, booking), "nav": "bookings"},
+        {"booking": _booking_view(request, booking), "sections": sections, "nav": "bookings"},
     )
 
 

@@ -6,6 +6,7 @@ and ``invite-accept`` in their messages: keep those names.
 
 from django.urls import path
 
+from billing import views as billing
 from bookings import views as bookings
 from offers import views as offers
 from partners import views as partners
@@ -33,4 +34,9 @@ urlpatterns = [
     path("offers/<str:reference>/", offers.offer_detail, name="offer-detail"),
     path("offers/<str:reference>/accept/", offers.offer_accept, name="offer-accept"),
     path("offers/<str:reference>/decline/", offers.offer_decline, name="offer-decline"),
+    path("invoices/", billing.invoice_list, name="invoices"),
+    path("invoices/<str:number>/pdf/", billing.invoice_pdf, name="invoice-pdf"),
+    path("statement/", billing.statement, name="statement"),
+    path("statement/csv/", billing.statement_csv, name="statement-csv"),
+    path("statement/pdf/", billing.statement_pdf, name="statement-pdf"),
 ]

@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "workspace",
     # Domain events and webhooks; like notifications, it imports no business app.
     "events",
+    # Above bookings: billing -> bookings -> partners.
+    "billing",
 ]
 
 MIDDLEWARE = [
@@ -556,6 +558,31 @@ API_COMPRESSION_MIN_LENGTH = 512
 BENCH = env.bool("BENCH", default=False)
 # /readyz turns 503 when the oldest due notification has waited longer than this.
 READYZ_MAX_OUTBOX_LAG = env.int("READYZ_MAX_OUTBOX_LAG", default=300)
+
+# --- Billing (see billing/) ---------------------------------------------------------
+
+# Payment terms for direct customers, and for what a broker's own terms leave empty.
+BILLING_DEPOSIT_PERCENT = env.float("BILLING_DEPOSIT_PERCENT", default=30.0)
+BILLING_DEPOSIT_DUE_DAYS = env.int("BILLING_DEPOSIT_DUE_DAYS", default=7)
+BILLING_BALANCE_DUE_DAYS = env.int("BILLING_BALANCE_DUE_DAYS", default=30)
+BILLING_REMINDER_DAYS_BEFORE = env.int("BILLING_REMINDER_DAYS_BEFORE", default=3)
+BILLING_REMINDER_DAYS_AFTER = env.int("BILLING_REMINDER_DAYS_AFTER", default=1)
+# Tax included in sell prices, in percent; per service type where it differs.
+BILLING_TAX_RATE = env.str("BILLING_TAX_RATE", default="20")
+BILLING_TAX_RATES = env.dict("BILLING_TAX_RATES", default={})
+BILLING_SELLER = env.str("BILLING_SELLER", default="Booking office")
+BILLING_BANK_ACCOUNT = env.str("BILLING_BANK_ACCOUNT", default="")
+BILLING_PAYMENT_PROVIDERS = {
+    "manual": "billing.providers.manual.BankTransferProvider",
+    "card": "billing.providers.card.CardProvider",
+}
+BILLING_DEFAULT_PROVIDER = env.str("BILLING_DEFAULT_PROVIDER", default="manual")
+BILLING_CARD_API_URL = env.str("BILLING_CARD_API_URL", default="https://api.stripe.com")
+BILLING_CARD_SECRET_KEY = env.str("BILLING_CARD_SECRET_KEY", default="")
+BILLING_CARD_WEBHOOK_SECRET = env.str("BILLING_CARD_WEBHOOK_SECRET", default="")
+BILLING_CARD_WEBHOOK_TOLERANCE = env.int("BILLING_CARD_WEBHOOK_TOLERANCE", default=300)
+BILLING_CARD_CONNECT_TIMEOUT = env.float("BILLING_CARD_CONNECT_TIMEOUT", default=3.05)
+BILLING_CARD_READ_TIMEOUT = env.float("BILLING_CARD_READ_TIMEOUT", default=10.0)
 
 # --- Logging ------------------------------------------------------------------------
 

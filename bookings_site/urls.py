@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from billing import views as billing_views
 from bookings_site import health, views
 from partners.forms import OutboxPasswordResetForm, ThrottledAdminAuthenticationForm
 from partners.views import LoginView
@@ -69,6 +70,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("webhooks/whatsapp/", include("notifications.urls")),
+    path("billing/webhooks/<str:provider>/", billing_views.webhook, name="billing-webhook"),
 ]
 
 if settings.BENCH:  # `make bench` only: the raw baseline the API is measured against

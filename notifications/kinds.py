@@ -89,6 +89,10 @@ KINDS: dict[str, Kind] = {
     "offer_expired": Kind(subject="Offer {reference} has expired"),
     "offer_withdrawn": Kind(subject="Offer {reference} was withdrawn"),
     "webhook_disabled": Kind(subject="Webhook disabled: {url}", whatsapp_params=("url",)),
+    "invoice_issued": Kind(subject="Invoice {number} for booking {reference}"),
+    "credit_note_issued": Kind(subject="Credit note {number} for booking {reference}"),
+    "payment_reminder": Kind(subject="Payment of {amount} due on {due_date}: booking {reference}"),
+    "payment_overdue": Kind(subject="Overdue: {amount} for booking {reference}"),
 }
 
 

@@ -150,3 +150,21 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.number} of {self.notification_id}: {self.outcome or 'running'}"
+
+
+class NotificationAttachment(models.Model):
+    """A file sent with an email notification (an invoice's PDF), stored with the row
+    so a retry sends the same bytes."""
+
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, related_name="attachments"
+    )
+    filename = models.CharField(max_length=200)
+    mimetype = models.CharField(max_length=100, default="application/octet-stream")
+    content = models.BinaryField()
+
+    class Meta:
+        ordering = ["notification", "id"]
+
+    def __str__(self) -> str:
+        return self.filename

@@ -30,7 +30,7 @@ from core.models import AuditEntry
 from notifications import conf
 from notifications.delivery import HELD, INTERRUPTED, interrupt_stale
 from notifications.kinds import KINDS
-from notifications.models import DeliveryAttempt, Notification
+from notifications.models import DeliveryAttempt, Notification, NotificationAttachment
 from notifications.sealed import HIDDEN_LINK, seal
 
 logger = logging.getLogger(__name__)
@@ -54,6 +54,13 @@ class Recipient:
 
     def address(self, channel: str) -> str:
         return self.phone if channel == Notification.Channel.WHATSAPP else self.email
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    mimetype: str = "application/octet-stream"
 
 
 def staff_recipients(*, group: str, link: str = "") -> list[Recipient]:
@@ -125,16 +132,25 @@ def notify(
     target: models.Model | None = None,
     cause: AuditEntry | None = None,
     reference: str = "",
+    dedupe: str = "",
+    attachments: Iterable[Attachment] = (),
 ) -> list[Notification]:
     """Record one outbox row per recipient and channel; deliver them after commit.
 
-    The dedupe key ties each row to the audit entry that caused it, so the same
-    change recorded twice still tells each recipient once per channel.
+    The dedupe key ties each row to the audit entry that caused it (or to ``dedupe``,
+    for a message with no change behind it, such as a reminder), so the same change
+    recorded twice still tells each recipient once per channel. ``attachments`` go
+    with the email rows.
     """
     if kind not in KINDS:
         raise ValueError(f"Unknown notification kind {kind!r}")
     content_type = ContentType.objects.get_for_model(target) if target is not None else None
-    cause_key = f"audit{cause.pk}" if cause is not None else f"at{timezone.now().isoformat()}"
+    if dedupe:
+        cause_key = dedupe
+    elif cause is not None:
+        cause_key = f"audit{cause.pk}"
+    else:
+        cause_key = f"at{timezone.now().isoformat()}"
     rows: dict[str, Notification] = {}
     for recipient in recipients:
         for channel in recipient.channels:
@@ -171,6 +187,19 @@ def notify(
     created = Notification.objects.bulk_create(
         [row for key, row in rows.items() if key not in existing]
     )
+    files = list(attachments)
+    if files:
+        NotificationAttachment.objects.bulk_create(
+            NotificationAttachment(
+                notification=row,
+                filename=file.filename,
+                mimetype=file.mimetype,
+                content=file.content,
+            )
+            for row in created
+            if row.channel == Notification.Channel.EMAIL
+            for file in files
+        )
     _enqueue_on_commit(row.pk for row in created)
     return created
 

@@ -347,7 +347,15 @@ class VendorAdmin(PartnerAdmin):
 class BrokerAdmin(PartnerAdmin):
     form = BrokerForm
     add_form = BrokerAddForm
-    editable_fields = ("name", "email", "phone", "commission_rate")
+    editable_fields = (
+        "name",
+        "email",
+        "phone",
+        "commission_rate",
+        "deposit_percent",
+        "deposit_due_days",
+        "balance_due_days",
+    )
     list_display = (
         "name",
         "email",

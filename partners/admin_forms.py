@@ -45,7 +45,15 @@ class VendorForm(forms.ModelForm):
 class BrokerForm(forms.ModelForm):
     class Meta:
         model = Broker
-        fields = ["name", "email", "phone", "commission_rate"]
+        fields = [
+            "name",
+            "email",
+            "phone",
+            "commission_rate",
+            "deposit_percent",
+            "deposit_due_days",
+            "balance_due_days",
+        ]
 
 
 def _send_invitation_field() -> forms.BooleanField:

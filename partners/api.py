@@ -43,7 +43,13 @@ class VendorSerializer(PhoneNumbersMixin, serializers.ModelSerializer):
 class BrokerSerializer(PhoneNumbersMixin, serializers.ModelSerializer):
     class Meta:
         model = Broker
-        fields = (*PARTNER_FIELDS, "commission_rate")
+        fields = (
+            *PARTNER_FIELDS,
+            "commission_rate",
+            "deposit_percent",
+            "deposit_due_days",
+            "balance_due_days",
+        )
         read_only_fields = READ_ONLY
 
 

@@ -123,10 +123,37 @@ class Broker(Partner):
         default=0,
         validators=[MinValueValidator(0), MaxValueValidator(100)],
     )
+    # Payment terms; empty means the site's defaults (BILLING_DEPOSIT_PERCENT ...).
+    deposit_percent = models.DecimalField(
+        "deposit (%)",
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text="Share of the total due as a deposit. Empty: the site's default.",
+    )
+    deposit_due_days = models.PositiveSmallIntegerField(
+        "deposit due (days after approval)",
+        null=True,
+        blank=True,
+        help_text="Empty: the site's default.",
+    )
+    balance_due_days = models.PositiveSmallIntegerField(
+        "balance due (days before the first service)",
+        null=True,
+        blank=True,
+        help_text="Empty: the site's default.",
+    )
 
     class Meta(Partner.Meta):
         constraints = [
             models.UniqueConstraint(Lower("name"), name="broker_name_unique_ci"),
+            models.CheckConstraint(
+                condition=Q(deposit_percent__isnull=True)
+                | (Q(deposit_percent__gte=0) & Q(deposit_percent__lte=100)),
+                name="broker_deposit_percent_range",
+            ),
             models.CheckConstraint(
                 condition=Q(commission_rate__gte=0) & Q(commission_rate__lte=100),
                 name="broker_commission_rate_range",

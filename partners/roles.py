@@ -12,6 +12,7 @@ from typing import Any
 AGENTS = "Agents"
 APPROVERS = "Approvers"
 PARTNER_MANAGERS = "Partner managers"
+ACCOUNTS = "Accounts"
 
 _AGENT = [
     "offers.add_offer", "offers.change_offer", "offers.view_offer",
@@ -25,6 +26,8 @@ _AGENT = [
     "notifications.view_notification", "notifications.change_notification",
     "core.view_auditentry", "notifications.view_deliveryattempt",
     "events.view_event", "events.view_webhookendpoint", "events.view_webhookdelivery",
+    "billing.view_payment", "billing.view_invoice", "billing.view_instalment",
+    "billing.add_paymentlink", "billing.view_paymentlink",
 ]  # fmt: skip
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     AGENTS: _AGENT,
@@ -40,6 +43,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "events.view_event", "events.add_webhookendpoint", "events.change_webhookendpoint",
         "events.view_webhookendpoint", "events.change_webhookdelivery",
         "events.view_webhookdelivery",
+    ],
+    ACCOUNTS: [
+        "billing.add_payment", "billing.view_payment", "billing.add_invoice",
+        "billing.view_invoice", "billing.view_invoiceline", "billing.view_instalment",
+        "billing.add_paymentlink", "billing.view_paymentlink", "billing.view_commissionentry",
+        "billing.view_providerevent",
+        "bookings.view_booking", "bookings.view_bookingitem", "partners.view_broker",
+        "notifications.view_notification", "notifications.view_auditentry",
     ],
 }  # fmt: skip
 

@@ -51,7 +51,15 @@ VENDOR_FIELDS = {
 }
 # Hours a vendor may be given to answer a request (a month at most).
 RESPONSE_HOURS_RANGE = (1, 24 * 30)
-BROKER_FIELDS = {"name", "email", "phone", "commission_rate"}
+BROKER_FIELDS = {
+    "name",
+    "email",
+    "phone",
+    "commission_rate",
+    "deposit_percent",
+    "deposit_due_days",
+    "balance_due_days",
+}
 
 
 class InvitationInvalid(DomainError):

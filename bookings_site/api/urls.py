@@ -45,6 +45,7 @@ urlpatterns = [
     path("events/<uuid:event_id>/", EventDetailView.as_view(), name="event-detail"),
     path("", include("bookings.api_urls")),
     path("", include("offers.api_urls")),
+    path("", include("billing.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     # Last: whatever matched nothing above.

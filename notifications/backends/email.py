@@ -83,6 +83,8 @@ class EmailBackend(BaseBackend):
         )
         if notification.body_html:
             message.attach_alternative(notification.body_html, "text/html")
+        for attachment in notification.attachments.all():
+            message.attach(attachment.filename, bytes(attachment.content), attachment.mimetype)
         return message
 
     def send(self, notification: Notification) -> str:

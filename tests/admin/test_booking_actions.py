@@ -151,7 +151,8 @@ def test_cancel_action_uses_an_intermediate_page_for_the_reason(staff_client: An
 def test_complete_marks_a_confirmed_booking_completed(staff_client: Any, vendor: Any) -> None:
     booking = make_booking("confirmed", vendor=vendor)
     buttons = staff_client.get(change_url(booking)).context["transition_buttons"]
-    assert [b["name"] for b in buttons] == ["cancel", "complete"]
+    # "invoice": billing's, while something sold is not invoiced yet.
+    assert [b["name"] for b in buttons] == ["cancel", "complete", "invoice"]
     staff_client.post(transition_url(booking, "complete"))
     assert _status(booking) == S.COMPLETED
     assert len(admin_entries(booking, "completed")) == 1
@@ -159,6 +160,7 @@ def test_complete_marks_a_confirmed_booking_completed(staff_client: Any, vendor:
 
 def test_closed_booking_offers_no_transitions(staff_client: Any, vendor: Any) -> None:
     booking = make_booking("completed", vendor=vendor)
+    booking.items.update(unit_price=0)  # nothing left to invoice either
     response = staff_client.get(change_url(booking))
     assert response.context["transition_buttons"] == []
 

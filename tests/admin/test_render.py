@@ -92,8 +92,14 @@ def test_booking_page_shows_items_totals_history_and_notifications(staff_client:
         assert item.vendor_reference in html
         assert item.vendor.name in html
     inline_names = [f.opts.__class__.__name__ for f in response.context["inline_admin_formsets"]]
-    assert inline_names == ["BookingItemInline", "BookingHistoryInline", "NotificationInline"]
-    history, notifications = response.context["inline_admin_formsets"][1:]
+    assert inline_names == [
+        "BookingItemInline",
+        "BookingHistoryInline",
+        "NotificationInline",
+        "PaymentInline",
+        "InvoiceInline",
+    ]
+    history, notifications = response.context["inline_admin_formsets"][1:3]
     history_actions = {form.original.action for form in history}
     # The booking's own entries and its items' entries, on one list.
     assert {"created", "submitted", "approved", "confirmed"} <= history_actions

@@ -30,7 +30,10 @@ VENDOR_FIELDS = {
     "response_hours",
 }
 BROKER_FIELDS = VENDOR_FIELDS - {"service_types", "notify_by", "timezone", "response_hours"} | {
-    "commission_rate"
+    "commission_rate",
+    "deposit_percent",
+    "deposit_due_days",
+    "balance_due_days",
 }
 MANAGER = [
     "partners.view_vendor",

@@ -130,7 +130,8 @@ def test_the_booking_table_drives_the_services_and_every_door(
     admin = Client()
     admin.force_login(superuser)
     expected = {v for v in BOOKING.allowed(booking, staff) if v in calls}
-    assert admin_buttons(admin, booking) == expected
+    # Buttons other apps add (billing's "invoice") follow their own rules.
+    assert admin_buttons(admin, booking) & set(BOOKING.moves) == expected
 
     # The portal shows the broker's moves.
     portal = Client()
