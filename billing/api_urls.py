@@ -20,17 +20,19 @@ REFERENCE = "bookings/<str:reference>/"
 urlpatterns = [
     path(
         REFERENCE + "payments/",
-        BookingMoneyViewSet.as_view({"get": "booking_payments", "post": "record_payment"}),
+        BookingMoneyViewSet.as_view(
+            {"get": "booking_payments", "post": "record_payment"}, basename="api-booking"
+        ),
         name="api-booking-payments",
     ),
     path(
         REFERENCE + "invoice/",
-        BookingMoneyViewSet.as_view({"post": "issue_invoice"}),
+        BookingMoneyViewSet.as_view({"post": "issue_invoice"}, basename="api-booking"),
         name="api-booking-invoice",
     ),
     path(
         REFERENCE + "payment-links/",
-        BookingMoneyViewSet.as_view({"post": "create_link"}),
+        BookingMoneyViewSet.as_view({"post": "create_link"}, basename="api-booking"),
         name="api-booking-payment-links",
     ),
     *router.urls,

@@ -100,6 +100,9 @@ def _schedule_rebuild(booking: Booking) -> list[Instalment]:
     Nothing paid yet: the whole schedule again from the approval date. Something
     paid: one balance for the rest. A cancelled booking owes nothing more. Unpaid
     instalments that already say the right thing are kept (their reminders too).
+    Paid instalments stay, except when what is sold falls below what they add up
+    to: then the latest are cut down to it (what was paid beyond is owed back, and
+    shows as a negative balance until refunded).
     """
     today = timezone.localdate()
     items = _live_items(booking)
@@ -107,7 +110,19 @@ def _schedule_rebuild(booking: Booking) -> list[Instalment]:
     instalments = list(booking.instalments.order_by("due_date", "id"))
     paid = [i for i in instalments if i.paid_at is not None]
     unpaid = [i for i in instalments if i.paid_at is None]
-    settled = sum((i.amount for i in paid), start=ZERO)
+    kept: list[Instalment] = []
+    settled = ZERO
+    for instalment in paid:
+        room = total - settled
+        if room <= ZERO:
+            instalment.delete()
+            continue
+        if instalment.amount > room:
+            instalment.amount = room
+            instalment.save(update_fields=["amount"])
+        settled += instalment.amount
+        kept.append(instalment)
+    paid = kept
     terms = terms_for(booking.broker)
     if booking.status not in SCHEDULED_STATUSES:
         wanted = []
@@ -644,6 +659,13 @@ def _credit_what_changed(booking: Booking, actor: Actor) -> list[Invoice]:
     if not stale:
         return []
     return _credit(booking, actor, stale, ", ".join(sorted(reasons)).capitalize())
+
+
+@transaction.atomic
+def schedule_refresh(*, booking: Booking) -> list[Instalment]:
+    """Bring a booking's schedule in line with what it sells (a booking approved before
+    billing existed gets one); changes nothing when it already is."""
+    return _schedule_rebuild(_lock_booking(booking))
 
 
 def on_booking_changed(*, booking: Booking, actor: Actor, change: str) -> None:

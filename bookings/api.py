@@ -416,6 +416,7 @@ class BookingItemViewSet(CallerMixin, ApiViewSet):
         "accept": ["bookings.change_bookingitem"],
         "decline": ["bookings.change_bookingitem"],
         "confirm": ["bookings.change_bookingitem"],
+        "cancel": ["bookings.change_bookingitem"],
     }
 
     def get_queryset(self) -> QuerySet[BookingItem]:
@@ -530,4 +531,17 @@ class BookingItemViewSet(CallerMixin, ApiViewSet):
             services.item_confirm(
                 item=item, actor=self.actor, vendor_reference=data["vendor_reference"]
             )
+        )
+
+    @extend_schema(
+        summary="Cancel one item (staff); its vendor is told it is withdrawn",
+        request=ReasonSerializer,
+        responses={200: ItemSchema, **_errors(400, 403, 404, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str) -> Response:
+        item = self._item()
+        data = self._valid(ReasonSerializer, request.data)
+        return self._render(
+            services.item_cancel(item=item, actor=self.actor, reason=data["reason"])
         )

@@ -77,6 +77,7 @@ def objects(broker: Any, vendor: Any) -> dict[str, Any]:
         "broker": broker.pk,
         "notification": notification.pk,
         "webhook": webhook.pk,
+        "api-invoice": "2027-000001",
     }
 
 

@@ -183,3 +183,48 @@ def test_a_cancelled_booking_owes_nothing_more(staff: Any) -> None:
 def test_close_services_get_one_instalment_on_approval(staff: Any, days_ahead: int) -> None:
     booking = make_booking(staff, days_ahead=days_ahead)
     assert [i.kind for i in booking.instalments.all()] == ["full"]
+
+
+def test_a_cancellation_after_full_payment_cuts_the_schedule_and_the_refund_settles_it(
+    staff: Any,
+) -> None:
+    booking = make_booking(staff, days_ahead=90)
+    services.payment_record(
+        booking=booking, actor=staff, amount="380.00", currency="EUR", method="cash"
+    )
+    transfer = booking.items.get(service_type="transfer")
+    booking_services.item_cancel(item=transfer, actor=staff, reason="not needed")
+    assert [
+        (i.kind, i.amount, bool(i.paid_at)) for i in booking.instalments.order_by("due_date")
+    ] == [
+        ("deposit", Decimal("114.00"), True),
+        ("balance", Decimal("186.00"), True),
+    ]
+    money = services.booking_money(booking=booking)
+    assert (money.total, money.paid, money.due, money.balance) == (
+        Decimal("300.00"), Decimal("380.00"), Decimal("0.00"), Decimal("-80.00"),
+    )  # fmt: skip
+    services.payment_record(
+        booking=booking,
+        actor=staff,
+        amount="-80.00",
+        currency="EUR",
+        method="cash",
+        reason="Refund",
+    )
+    money = services.booking_money(booking=booking)
+    assert (money.due, money.balance) == (Decimal("0.00"), Decimal("0.00"))
+    assert [row.state for row in money.schedule] == ["paid", "paid"]
+
+
+def test_a_goodwill_refund_makes_the_last_instalment_due_again(staff: Any) -> None:
+    booking = make_booking(staff, days_ahead=90)
+    services.payment_record(
+        booking=booking, actor=staff, amount="380.00", currency="EUR", method="cash"
+    )
+    services.payment_record(
+        booking=booking, actor=staff, amount="-50.00", currency="EUR", method="cash", reason="Sorry"
+    )
+    money = services.booking_money(booking=booking)
+    assert [row.state for row in money.schedule] == ["paid", "due"]
+    assert money.due == Decimal("50.00")

@@ -9,6 +9,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from billing.models import CommissionEntry, Instalment, Invoice, Payment
+from billing.reconcile import reconcile
 from bookings.models import Booking, BookingItem
 from core.models import AuditEntry
 from notifications.models import Notification
@@ -18,6 +20,10 @@ from partners.models import Broker, PortalAccount, Vendor
 pytestmark = pytest.mark.django_db
 
 MODELS = [
+    Invoice,
+    Payment,
+    Instalment,
+    CommissionEntry,
     Vendor,
     Broker,
     Booking,
@@ -56,6 +62,12 @@ def test_seed_demo_covers_every_status_and_is_idempotent(settings: object) -> No
         BookingItem.VendorStatus.values
     )
     assert not Notification.objects.filter(status="pending").exists()
+    # Money on a few bookings: invoices, payments, a credit note, and books that reconcile.
+    assert Invoice.objects.filter(kind="invoice").count() == 3
+    assert Invoice.objects.filter(kind="credit_note").count() == 1
+    assert Payment.objects.filter(amount__lt=0).count() == 1
+    assert Invoice.objects.filter(booking__broker__name="Nordic Travel AS").exists()
+    assert reconcile().differences == []
     first = snapshot()
 
     out = StringIO()

@@ -14,9 +14,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
@@ -153,6 +155,9 @@ class Command(BaseCommand):
                 made = self._offer(n, status, vendors, brokers)
                 counts["offers"].created += made
                 counts["offers"].existing += not made
+            # By name: billing sits above bookings, and offers does not import it.
+            if apps.is_installed("billing"):
+                call_command("seed_billing_demo", stdout=self.stdout)
             if not options["send"]:
                 Notification.objects.filter(
                     created_at__gte=started, status=Notification.Status.PENDING
