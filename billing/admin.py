@@ -23,8 +23,8 @@ from billing.api import pdf_response
 from billing.models import CommissionEntry, Instalment, Invoice, InvoiceLine, Payment, ProviderEvent
 from bookings.admin import BookingAdmin
 from bookings.models import Booking
-from notifications.admin_inlines import ReadOnlyInlineMixin
-from partners.admin_forms import (
+from core.admin_kit import (
+    ReadOnlyInlineMixin,
     ServiceAdminMixin,
     Transition,
     admin_actor,
@@ -131,8 +131,7 @@ class BillingBookingAdmin(BookingAdmin):
         return [
             button
             for button in shown
-            if button["name"] in BILLING_TRANSITIONS
-            or self.machine.can(button["name"], obj, actor)
+            if button["name"] in BILLING_TRANSITIONS or self.machine.can(button["name"], obj, actor)
         ]
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:

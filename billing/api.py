@@ -27,7 +27,7 @@ from billing import documents, links, selectors, services
 from billing.models import CommissionEntry, Instalment, Invoice, InvoiceLine, Payment, PaymentLink
 from bookings import selectors as booking_selectors
 from bookings.models import Booking
-from bookings_site.api.viewsets import ApiViewSet
+from core.api.viewsets import ApiViewSet
 from partners.models import Broker
 
 _ERRORS = {
@@ -145,6 +145,7 @@ class PaymentLinkSerializer(serializers.ModelSerializer):
 class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     serializer_class = PaymentSerializer
     permission_model = Payment
+    extra_query_params = {"booking"}
     ordering_fields = ["received_at", "created_at", "amount"]
     ordering = ["-received_at", "-id"]
 
@@ -159,6 +160,7 @@ class BookingMoneyViewSet(ApiViewSet):
 
     permission_model = Payment
     queryset = Payment.objects.none()  # only for the schema: each action fetches its own
+    extra_query_params = {"booking_payments": {"page", "page_size"}}
     serializer_class = PaymentSerializer
     action_permissions = {
         "booking_payments": ["billing.view_payment"],
@@ -238,6 +240,7 @@ def _valid(serializer_class: type[serializers.Serializer], data: Any) -> Any:
 class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     serializer_class = InvoiceSerializer
     permission_model = Invoice
+    extra_query_params = {"list": {"booking", "kind"}}
     lookup_field = "number"
     lookup_value_regex = "[A-Za-z0-9-]{1,30}"
     ordering_fields = ["issued_at", "number"]
@@ -352,6 +355,7 @@ class BrokerStatementsSerializer(serializers.Serializer):
 class CommissionStatementViewSet(mixins.ListModelMixin, ApiViewSet):
     permission_model = CommissionEntry
     serializer_class = BrokerStatementsSerializer
+    extra_query_params = {"month", "broker"}
     ordering_fields = ["name", "id"]
     ordering = ["name", "id"]
 

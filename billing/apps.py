@@ -10,7 +10,7 @@ SWEEP_SCHEDULE = "billing: payment reminders and unsent documents"
 def create_schedules(*, using: str = "default", **kwargs: Any) -> None:
     from django_q.models import Schedule
 
-    from notifications.schedules import schedule_ensure
+    from core.schedules import schedule_ensure
 
     if Schedule._meta.db_table not in connections[using].introspection.table_names():
         return

@@ -13,8 +13,8 @@ from django.utils import timezone
 from billing import services
 from billing.models import Instalment, PaymentLink, ProviderEvent
 from billing.providers import LinkRequest, ProviderError, get_provider, provider_names
-from partners.audit import audit
-from partners.domain import Actor, DomainError, InvalidTransition, NotPermitted, ValidationFailed
+from core.audit import audit
+from core.domain import Actor, DomainError, InvalidTransition, NotPermitted, ValidationFailed
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from bookings.models import MONEY, ZERO, Booking, BookingItem
-from partners.domain import CURRENCY_CHOICES
+from core.domain import CURRENCY_CHOICES
 from partners.models import Broker, ServiceType
 
 

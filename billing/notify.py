@@ -11,8 +11,8 @@ from django.utils import timezone
 from billing import documents, services
 from billing.models import Instalment, Invoice
 from bookings.notify import customer_recipients, site_link
+from core.models import AuditEntry
 from notifications.formatting import format_money
-from notifications.models import AuditEntry
 from notifications.services import Attachment, Recipient, notify
 
 

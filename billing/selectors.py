@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from billing.models import CommissionEntry, Invoice, Payment
-from partners.domain import Actor
+from core.domain import Actor
 from partners.models import Broker
 
 ZERO = Decimal("0.00")

@@ -31,8 +31,8 @@ from billing.models import (
 )
 from billing.terms import balance_for, schedule_for, terms_for
 from bookings.models import Booking, BookingItem
-from partners.audit import audit
-from partners.domain import (
+from core.audit import audit
+from core.domain import (
     Actor,
     DomainError,
     InvalidTransition,

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from bookings.models import Booking
-    from partners.domain import Actor
+    from core.domain import Actor
 
 Listener = Callable[..., None]
 CHANGES = ("approved", "cancelled", "items")

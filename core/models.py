@@ -48,6 +48,12 @@ class AuditAction(models.TextChoices):
         "notification_marked_delivered",
         "Interrupted message marked delivered",
     )
+    # billing
+    PAYMENT_RECORDED = "payment_recorded", "Payment recorded"
+    REFUND_RECORDED = "refund_recorded", "Refund recorded"
+    PAYMENT_LINK_CREATED = "payment_link_created", "Payment link made"
+    INVOICE_ISSUED = "invoice_issued", "Invoice issued"
+    CREDIT_NOTE_ISSUED = "credit_note_issued", "Credit note issued"
 
 
 def audit_actions() -> list[tuple[str, str]]:

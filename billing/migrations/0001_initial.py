@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('bookings', '0001_initial'),
-        ('partners', '0003_broker_payment_terms'),
+        ('partners', '0004_broker_payment_terms'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from bookings import services as booking_services
-from partners.domain import Actor
+from core.domain import Actor
 from partners.roles import ACCOUNTS, APPROVERS
 from tests import factories
 from tests.api.conftest import (  # noqa: F401 - the API's client fixtures, shared

@@ -264,7 +264,7 @@ def test_through_the_admin_alone(
 def test_item_cancel_through_the_api_is_staff_only_and_scoped(
     make_key: Any, broker: Any, other_broker: Any
 ) -> None:
-    from partners.domain import Actor
+    from core.domain import Actor
     from tests.api.conftest import key_client
     from tests.billing.conftest import make_booking
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from billing import services
 from bookings import services as booking_services
-from partners.domain import Actor
+from core.domain import Actor
 from tests import factories
 from tests.browser.conftest import Phone
 

@@ -17,7 +17,7 @@ from billing import notify, services
 from billing.models import Invoice
 from bookings import services as booking_services
 from bookings.models import Booking
-from partners.domain import Actor
+from core.domain import Actor
 
 PAYABLE = ("approved", "confirmed", "completed")
 # The demo broker whose portal login seed_demo prints comes first.

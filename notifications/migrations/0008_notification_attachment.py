@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('notifications', '0006_search_statistics'),
+        ('notifications', '0007_auditentry_to_core'),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('partners', '0002_local_time_and_deadlines'),
+        ('partners', '0003_idempotencyrecord_to_core'),
     ]
 
     operations = [
