@@ -153,13 +153,13 @@ def pages(f: dict[str, Any]) -> list[tuple[str, str, str]]:
         ("admin offers: status filter", "staff", "/admin/offers/offer/?status__exact=sent"),
         ("admin offers: search", "staff", "/admin/offers/offer/?q=lindq"),
         ("admin offer lines", "staff", "/admin/offers/offerline/"),
-        ("admin audit entries", "staff", "/admin/notifications/auditentry/"),
+        ("admin audit entries", "staff", "/admin/core/auditentry/"),
         (
             "admin audit entries: action filter",
             "staff",
-            "/admin/notifications/auditentry/?action=cancelled",
+            "/admin/core/auditentry/?action=cancelled",
         ),
-        ("admin audit entries: search", "staff", f"/admin/notifications/auditentry/?q={ref}"),
+        ("admin audit entries: search", "staff", f"/admin/core/auditentry/?q={ref}"),
         ("admin notifications", "staff", "/admin/notifications/notification/"),
         (
             "admin notifications: status filter",
