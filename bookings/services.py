@@ -49,15 +49,16 @@ from core.changes import apply_changes, audit_changes, save_changes
 from core.domain import Actor, DomainError, InvalidTransition, NotPermitted, ValidationFailed
 from partners.models import Broker, Vendor
 from partners.rules import (
-    NAME_LENGTH,
-    NOTES_LENGTH,
-    REASON_LENGTH,
     REFERENCE_LENGTH,
+    check_contact_text,
+    check_reason,
     check_text,
 )
 from partners.timezones import check_timezone
 
 S = Booking.Status
+# How the services name a booking's customer_name in their refusals.
+LEAD_NAME = "The lead customer's name"
 V = BookingItem.VendorStatus
 
 BOOKING_FIELDS = {
@@ -120,38 +121,6 @@ def _check_keys(fields: Mapping[str, Any], allowed: Collection[str]) -> None:
         raise ValidationFailed(f"Unknown fields: {', '.join(sorted(unknown))}.")
 
 
-def _check_booking_text(fields: Mapping[str, Any]) -> None:
-    if "customer_name" in fields:
-        check_text(
-            fields["customer_name"],
-            field="customer_name",
-            label="The lead customer's name",
-            max_length=NAME_LENGTH,
-            required=True,
-        )
-    for name, label in (("customer_email", "The email"), ("customer_phone", "The phone")):
-        if name in fields:
-            check_text(fields[name], field=name, label=label, max_length=NAME_LENGTH)
-    if "notes" in fields:
-        check_text(
-            fields["notes"],
-            field="notes",
-            label="The notes",
-            max_length=NOTES_LENGTH,
-            single_line=False,
-        )
-
-
-def _check_reason(reason: str, *, field: str = "reason") -> str:
-    return check_text(
-        reason,
-        field=field,
-        label="The reason",
-        max_length=REASON_LENGTH,
-        single_line=False,
-    ).strip()
-
-
 def _source_for(actor: Actor) -> str:
     if actor.via == "portal":
         return Booking.Source.PORTAL
@@ -185,13 +154,15 @@ def booking_create(
     """
     items = list(items)
     check_line_count(len(items))
-    _check_booking_text(
+    check_contact_text(
         {
             "customer_name": customer_name,
             "customer_email": customer_email,
             "customer_phone": customer_phone,
             "notes": notes,
-        }
+        },
+        name_label=LEAD_NAME,
+        name_required=True,
     )
     if actor.vendor is not None:
         raise NotPermitted("Vendors cannot create bookings.")
@@ -236,7 +207,7 @@ def booking_update(*, booking: Booking, actor: Actor, **fields: Any) -> Booking:
     BOOKING.check("change", booking, actor)
     if actor.broker is not None and "broker" in fields and fields["broker"] != actor.broker:
         raise NotPermitted("You cannot move a booking to another broker.")
-    _check_booking_text(fields)
+    check_contact_text(fields, name_label=LEAD_NAME, name_required=True)
     if booking.status != S.DRAFT and any(
         getattr(booking, name) != fields[name] for name in DRAFT_ONLY_FIELDS.intersection(fields)
     ):
@@ -306,7 +277,7 @@ def booking_cancel(*, booking: Booking, actor: Actor, reason: str) -> Booking:
     """
     booking = _lock_booking(booking)
     BOOKING.check("cancel", booking, actor)
-    reason = _check_reason(reason)
+    reason = check_reason(reason)
     if not reason:
         raise ValidationFailed("Give a reason for the cancellation.", field="reason")
     previous = booking.status
@@ -475,7 +446,7 @@ def item_cancel(*, item: BookingItem, actor: Actor, reason: str = "") -> Booking
     """Live -> cancelled. The vendor told about it hears it is withdrawn."""
     booking, item = _lock_item(item)
     ITEM.check("cancel", item, actor)
-    reason = _check_reason(reason)
+    reason = check_reason(reason)
     item.cancelled_at = timezone.now()
     item.save(update_fields=["cancelled_at", "updated_at", *deadlines.clock_stop(item)])
     entry = audit(
@@ -522,9 +493,7 @@ def _ask_vendor(
     item.assigned_at = timezone.now()
     item.responded_at = None
     clock = deadlines.clock_on_ask(item, vendor=vendor, now=item.assigned_at)
-    item.save(
-        update_fields=["vendor_status", "assigned_at", "responded_at", "updated_at", *clock]
-    )
+    item.save(update_fields=["vendor_status", "assigned_at", "responded_at", "updated_at", *clock])
     entry = audit(
         item, "assigned", actor, from_status=V.UNASSIGNED, to_status=V.PENDING, vendor=vendor.name
     )
@@ -614,7 +583,7 @@ def item_decline(*, item: BookingItem, actor: Actor, reason: str) -> BookingItem
     """pending -> declined with a reason, ready for another vendor. Staff are told."""
     _, item = _lock_item(item)
     ITEM.check("decline", item, actor)
-    reason = _check_reason(reason)
+    reason = check_reason(reason)
     if not reason:
         raise ValidationFailed("Give a reason for declining.", field="reason")
     item.vendor_status = V.DECLINED

@@ -39,7 +39,7 @@ from offers.models import Offer, OfferLine
 from offers.states import OFFER
 from partners.models import Broker
 from partners.roles import AGENTS
-from partners.rules import NAME_LENGTH, NOTES_LENGTH, REASON_LENGTH, check_text
+from partners.rules import NAME_LENGTH, check_contact_text, check_reason, check_text
 from partners.timezones import check_timezone
 
 S = Offer.Status
@@ -80,33 +80,6 @@ def _check_keys(fields: Mapping[str, Any], allowed: set[str]) -> None:
     unknown = set(fields) - allowed
     if unknown:
         raise ValidationFailed(f"Unknown fields: {', '.join(sorted(unknown))}.")
-
-
-def _check_offer_text(fields: Mapping[str, Any]) -> None:
-    if "customer_name" in fields:
-        check_text(
-            fields["customer_name"],
-            field="customer_name",
-            label="The customer's name",
-            max_length=NAME_LENGTH,
-        )
-    for name, label in (("customer_email", "The email"), ("customer_phone", "The phone")):
-        if name in fields:
-            check_text(fields[name], field=name, label=label, max_length=NAME_LENGTH)
-    if "notes" in fields:
-        check_text(
-            fields["notes"],
-            field="notes",
-            label="The notes",
-            max_length=NOTES_LENGTH,
-            single_line=False,
-        )
-
-
-def _check_reason(reason: str) -> str:
-    return check_text(
-        reason, field="reason", label="The reason", max_length=REASON_LENGTH, single_line=False
-    ).strip()
 
 
 def _unique_reference() -> str:
@@ -191,13 +164,14 @@ def offer_create(
     _require_staff(actor, "offers.add_offer", "create offers")
     lines = list(lines)
     check_line_count(len(lines), holder="An offer", noun="lines", field="lines")
-    _check_offer_text(
+    check_contact_text(
         {
             "customer_name": customer_name,
             "customer_email": customer_email,
             "customer_phone": customer_phone,
             "notes": notes,
-        }
+        },
+        name_label="The customer's name",
     )
     if broker is None and not (customer_name or "").strip():
         raise ValidationFailed("An offer needs a broker or a customer name.", field="customer_name")
@@ -232,7 +206,7 @@ def offer_update(*, offer: Offer, actor: Actor, **fields: Any) -> Offer:
     _check_keys(fields, OFFER_FIELDS)
     offer = _lock(offer)
     OFFER.check("change", offer, actor)
-    _check_offer_text(fields)
+    check_contact_text(fields, name_label="The customer's name")
     changed = apply_changes(offer, fields)
     if not changed:
         return offer
@@ -357,7 +331,7 @@ def offer_decline(*, offer: Offer, actor: Actor, reason: str = "") -> Offer:
     """sent -> declined by the broker (or staff for a customer). Staff are told."""
     offer = _lock(offer)
     OFFER.check("decline", offer, actor)
-    reason = _check_reason(reason)
+    reason = check_reason(reason)
     offer.status = S.DECLINED
     offer.responded_at = timezone.now()
     offer.decline_reason = reason
@@ -379,7 +353,7 @@ def offer_withdraw(*, offer: Offer, actor: Actor, reason: str = "") -> Offer:
     """draft | sent -> withdrawn by staff. A broker or customer holding it is told."""
     offer = _lock(offer)
     OFFER.check("withdraw", offer, actor)
-    reason = _check_reason(reason)
+    reason = check_reason(reason)
     previous = offer.status
     offer.status = S.WITHDRAWN
     offer.save(update_fields=["status", "updated_at"])

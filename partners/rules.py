@@ -12,6 +12,7 @@ field (notes, reasons) allows line breaks and tabs but no other control characte
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 from typing import Any
 
 from core.domain import ValidationFailed
@@ -67,3 +68,36 @@ def check_text(
     if required and not value.strip():
         raise ValidationFailed(f"{label} is required.", field=field)
     return value
+
+
+def check_reason(reason: str, *, field: str = "reason") -> str:
+    """A reason (for cancelling, declining...): several lines, at most ``REASON_LENGTH``."""
+    return check_text(
+        reason, field=field, label="The reason", max_length=REASON_LENGTH, single_line=False
+    ).strip()
+
+
+def check_contact_text(
+    fields: Mapping[str, Any], *, name_label: str, name_required: bool = False
+) -> None:
+    """The contact fields bookings and offers share: a name, an email and a phone on one
+    line each, and notes on several; only the fields given are checked."""
+    if "customer_name" in fields:
+        check_text(
+            fields["customer_name"],
+            field="customer_name",
+            label=name_label,
+            max_length=NAME_LENGTH,
+            required=name_required,
+        )
+    for name, label in (("customer_email", "The email"), ("customer_phone", "The phone")):
+        if name in fields:
+            check_text(fields[name], field=name, label=label, max_length=NAME_LENGTH)
+    if "notes" in fields:
+        check_text(
+            fields["notes"],
+            field="notes",
+            label="The notes",
+            max_length=NOTES_LENGTH,
+            single_line=False,
+        )
