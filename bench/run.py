@@ -55,6 +55,7 @@ from urllib.parse import urlsplit, urlunsplit
 import orjson
 
 from bench import loadgen
+from bench.db import ensure_database, libpq
 from bench.loadgen import Client, Response
 from bench.seed import SOAK_NOTES
 
@@ -263,24 +264,6 @@ def database_url(profile: Profile) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{name}", "", ""))
 
 
-def _libpq(url: str) -> str:
-    return url.replace("postgres://", "postgresql://", 1)
-
-
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-        raise SystemExit(f"bench: unexpected database name {name!r}")
-    admin = urlunsplit((parts.scheme, parts.netloc, "/postgres", "", ""))
-    with psycopg.connect(_libpq(admin), autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
 def vacuum_analyze(url: str) -> float:
     """VACUUM (ANALYZE) the bench database: what autovacuum would do to freshly
     bulk-loaded or churned tables, done before measuring rather than during it
@@ -289,7 +272,7 @@ def vacuum_analyze(url: str) -> float:
     import psycopg
 
     started = time.perf_counter()
-    with psycopg.connect(_libpq(url), autocommit=True) as conn:
+    with psycopg.connect(libpq(url), autocommit=True) as conn:
         conn.execute("VACUUM (ANALYZE)")
     return round(time.perf_counter() - started, 2)
 
@@ -301,7 +284,7 @@ class ConnectionMonitor:
         import psycopg
 
         self.dbname = urlsplit(url).path.lstrip("/")
-        self.conn = psycopg.connect(_libpq(url), autocommit=True, application_name="bench-monitor")
+        self.conn = psycopg.connect(libpq(url), autocommit=True, application_name="bench-monitor")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.max_total = 0

@@ -268,7 +268,7 @@ def measure(bench: Any, f: dict[str, Any], repeats: int) -> dict[str, dict[str, 
 
 def prepare(bench: Any, url: str, bookings: int, rebuild: bool) -> dict[str, Any]:
     """Migrate, seed the bench's partners and logins, load the rows (or reuse them)."""
-    from bench.run import ensure_database
+    from bench.db import ensure_database
 
     started = time.perf_counter()
     ensure_database(url)
