@@ -21,12 +21,13 @@ class BillingConfig(AppConfig):
     name = "billing"
 
     def ready(self) -> None:
-        from billing import services
+        from billing import events, services
         from billing.sections import money_section
         from bookings import extensions
 
         extensions.connect(services.on_booking_changed)
         extensions.add_section(money_section)
+        events.register()
         post_migrate.connect(
             create_schedules,
             sender=apps.get_app_config("django_q"),

@@ -89,15 +89,27 @@ def project_booking(
     return None
 
 
+# What a vendor whose item was given to another vendor learns: which of its requests
+# was withdrawn, and when the service was; nothing of the vendor that has it now.
+WITHDRAWN_FIELDS = ("id", "booking", "service_type", "description", "start", "end", "timezone")
+
+
 def describe_item(item: BookingItem, data: Mapping[str, Any]) -> registry.Described:
     booking = item.booking
     row = {column: getattr(item, column) for column in ITEM_COLUMNS}
+    payload = render_item(row, booking_reference=booking.reference, kind=STAFF_VIEW)
+    vendor_ids = {item.vendor_id} if _asked(row) else set()
+    withdrawn_from = data.get("previous_vendor_id")
+    if withdrawn_from:
+        # booking_item.reassigned: the replaced vendor sees it too, as a withdrawal.
+        payload["withdrawn_from"] = withdrawn_from
+        vendor_ids.add(withdrawn_from)
     return registry.Described(
         object={"type": "booking_item", "id": item.pk, "booking": booking.reference},
         reference=booking.reference,
-        payload=render_item(row, booking_reference=booking.reference, kind=STAFF_VIEW),
+        payload=payload,
         broker_id=booking.broker_id,
-        vendor_ids={item.vendor_id} if _asked(row) else (),
+        vendor_ids=vendor_ids,
     )
 
 
@@ -106,6 +118,8 @@ def project_item(
 ) -> dict[str, Any] | None:
     if audience == registry.BROKER:
         return registry.pick(payload, ITEM_FIELDS[BROKER])
+    if audience == registry.VENDOR and party_id and payload.get("withdrawn_from") == party_id:
+        return {**registry.pick(payload, WITHDRAWN_FIELDS), "vendor_status": "withdrawn"}
     if (
         audience == registry.VENDOR
         and payload.get("vendor") == party_id

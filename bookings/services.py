@@ -537,6 +537,8 @@ def _assign(*, booking: Booking, item: BookingItem, vendor: Vendor, actor: Actor
         to_status=V.PENDING,
         vendor=vendor.name,
         previous_vendor=previous_vendor.name if previous_vendor else "",
+        # The replaced vendor's id: its event says the item was withdrawn from it.
+        previous_vendor_id=previous_vendor.pk if previous_vendor else None,
     )
     if previous_vendor is not None:
         tell.notify_item_vendor("item_withdrawn", item, previous_vendor, entry)

@@ -43,7 +43,9 @@ class Subject:
     actions: Mapping[str, str] = field(default_factory=dict)
 
 
-_SUBJECTS: dict[str, Subject] = {}
+# Model label -> the subjects audited on it. A model may carry more than one: billing's
+# invoices and payments are audited on their booking, and are subjects of their own.
+_SUBJECTS: dict[str, list[Subject]] = {}
 
 
 def register(
@@ -54,18 +56,35 @@ def register(
     project: Projector,
     actions: Mapping[str, str],
 ) -> Subject:
-    label = model if isinstance(model, str) else model._meta.label_lower
+    """Register (or register again, by ``name``) the subject ``name`` audited on ``model``.
+
+    An audit action belongs to one subject of its model: registering one twice is a
+    programming error, refused here rather than left to whichever came last.
+    """
+    label = (model if isinstance(model, str) else model._meta.label_lower).lower()
     subject = Subject(name=name, describe=describe, project=project, actions=dict(actions))
-    _SUBJECTS[label.lower()] = subject
+    others = [s for s in _SUBJECTS.get(label, []) if s.name != name]
+    for other in others:
+        if clash := set(other.actions) & set(subject.actions):
+            raise ValueError(f"{label}: actions {sorted(clash)} already belong to {other.name}")
+    _SUBJECTS[label] = [*others, subject]
     return subject
 
 
-def subject_for(target: models.Model) -> Subject | None:
-    return _SUBJECTS.get(target._meta.label_lower)
+def subject_for(target: models.Model, action: str) -> Subject | None:
+    """The subject whose event ``action`` on ``target`` makes, if any."""
+    for subject in _SUBJECTS.get(target._meta.label_lower, []):
+        if action in subject.actions:
+            return subject
+    return None
+
+
+def _all() -> list[Subject]:
+    return [subject for subjects in _SUBJECTS.values() for subject in subjects]
 
 
 def subject_named(name: str) -> Subject | None:
-    for subject in _SUBJECTS.values():
+    for subject in _all():
         if subject.name == name:
             return subject
     return None
@@ -73,7 +92,7 @@ def subject_named(name: str) -> Subject | None:
 
 def event_types() -> list[str]:
     """Every event type there is, sorted (the feed's and webhooks' ``types`` choices)."""
-    return sorted({t for subject in _SUBJECTS.values() for t in subject.actions.values()})
+    return sorted({t for subject in _all() for t in subject.actions.values()})
 
 
 def project(

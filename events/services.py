@@ -63,8 +63,8 @@ def event_record(
     audit_entry_id: int | None = None,
 ) -> Event | None:
     """The event for this audit action, if its subject and action have one."""
-    subject = registry.subject_for(target)
-    if subject is None or action not in subject.actions:
+    subject = registry.subject_for(target, action)
+    if subject is None:
         return None
     described = subject.describe(target, data or {})
     event = Event(

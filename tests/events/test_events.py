@@ -203,3 +203,49 @@ def test_a_vendor_chosen_on_a_draft_sees_nothing_until_it_is_asked(
         assert seen is None or seen["data"]["items"] == []
     bookings.booking_submit(booking=booking, actor=SYSTEM)
     assert mine.filter(type="booking_item.assigned").exists()
+
+
+def test_a_vendor_replaced_on_a_reassignment_is_told_its_request_was_withdrawn(
+    broker: Any, vendor: Any, other_vendor: Any
+) -> None:
+    booking = approved_booking(broker=broker, vendors=[vendor])
+    mine = booking.items.get()
+    bookings.item_assign_vendor(item=mine, vendor=other_vendor, actor=SYSTEM)
+    event = Event.objects.get(type="booking_item.reassigned")
+    # The old vendor sees it in its feed, as a withdrawal, with nothing of the new vendor.
+    assert events_visible(audience="vendor", party_id=vendor.pk).filter(pk=event.pk).exists()
+    withdrawn = event_document(event, audience="vendor", party_id=vendor.pk)
+    assert withdrawn is not None
+    assert withdrawn["data"]["vendor_status"] == "withdrawn"
+    assert withdrawn["data"]["id"] == mine.pk
+    assert set(withdrawn["data"]) == {
+        "id", "booking", "service_type", "description", "start", "end", "timezone",
+        "vendor_status",
+    }
+    # The new vendor sees the request as its own, pending.
+    asked = event_document(event, audience="vendor", party_id=other_vendor.pk)
+    assert asked is not None and asked["data"]["vendor_status"] == "pending"
+    assert "withdrawn_from" not in asked["data"]
+    # A third vendor sees nothing; the broker never learns who had it.
+    third = factories.VendorFactory()
+    assert event_document(event, audience="vendor", party_id=third.pk) is None
+    seen = event_document(event, audience="broker", party_id=broker.pk)
+    assert seen is not None and "withdrawn_from" not in seen["data"]
+
+
+def test_a_withdrawn_vendors_webhook_receives_the_withdrawal(
+    broker: Any, vendor: Any, other_vendor: Any
+) -> None:
+    from events.models import WebhookDelivery
+    from events.services import webhook_register
+
+    endpoint, _secret = webhook_register(
+        actor=Actor(vendor=vendor, via="api"),
+        url="http://127.0.0.1:9/hook",
+        event_types=["booking_item.reassigned"],
+    )
+    booking = approved_booking(broker=broker, vendors=[vendor])
+    bookings.item_assign_vendor(item=booking.items.get(), vendor=other_vendor, actor=SYSTEM)
+    assert WebhookDelivery.objects.filter(
+        endpoint=endpoint, event__type="booking_item.reassigned"
+    ).count() == 1
