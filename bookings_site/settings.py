@@ -432,6 +432,9 @@ WEBHOOK_DISABLE_AFTER = env.float("WEBHOOK_DISABLE_AFTER", default=3 * 24 * 3600
 WEBHOOK_STAFF_GROUP = env.str("WEBHOOK_STAFF_GROUP", default="Partner managers")
 WEBHOOK_CLAIM_STALE_AFTER = env.float("WEBHOOK_CLAIM_STALE_AFTER", default=Q_TIMEOUT + 30)
 WEBHOOK_SWEEP_GRACE = env.float("WEBHOOK_SWEEP_GRACE", default=30.0)
+# Events (the feed, and each webhook delivery's log) are kept this many days, then purged
+# by the daily events task; 0 keeps them for ever. A feed cursor older than that is a 410.
+EVENTS_RETENTION_DAYS = env.float("EVENTS_RETENTION_DAYS", default=90)
 
 # --- REST API -----------------------------------------------------------------------
 

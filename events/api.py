@@ -13,16 +13,22 @@ from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import idempotency
 from core.api.pagination import ApiPagination
+from core.api.schema import ERRORS, ErrorSerializer
 from core.api.viewsets import ApiViewMixin, ApiViewSet
 from events import feed, registry, services
 from events.models import Audience, Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -37,6 +43,11 @@ from events.serializers import (
 )
 
 DEFAULT_LIMIT = 100
+
+
+class CursorGone(APIException):
+    status_code = status.HTTP_410_GONE
+    default_code = "cursor_expired"
 
 
 def audience_of(actor: Any) -> tuple[str, int | None]:
@@ -62,9 +73,11 @@ class EventFeedView(ApiViewMixin, APIView):
             "Every change to the caller's bookings, items and offers, oldest first, in the "
             "order the changes were committed. Start without `after`; each page gives a "
             "`cursor` to pass as `after` for the next. No event is skipped or repeated "
-            "between pages, even while new ones commit, and there is no cap on how far "
-            "back the feed goes. An event shows here once every change begun before it "
-            "has committed (usually within milliseconds)."
+            "between pages, even while new ones commit. Events are kept "
+            "`EVENTS_RETENTION_DAYS` (90 by default): a cursor older than that is a 410 "
+            "`cursor_expired` (read the current state from the lists, then follow the feed "
+            "from the `cursor` the error gives). An event shows here once every change "
+            "begun before it has committed (usually within milliseconds)."
         ),
         parameters=[
             OpenApiParameter(
@@ -82,12 +95,20 @@ class EventFeedView(ApiViewMixin, APIView):
                 description=f"Events per page, 1 to {feed.MAX_PAGE} (default {DEFAULT_LIMIT}).",
             ),
         ],
-        responses={200: FeedPageSerializer},
+        responses={
+            200: FeedPageSerializer,
+            400: ERRORS[400],
+            410: OpenApiResponse(
+                ErrorSerializer,
+                description="`cursor_expired`: the cursor is older than the "
+                "events kept; the message gives the cursor to resume from.",
+            ),
+        },
     )
     def get(self, request: Request) -> Response:
         params = request.query_params
         errors: dict[str, list[str]] = {}
-        after = feed.START
+        after: feed.Cursor | None = None
         if params.get("after"):
             try:
                 after = feed.Cursor.decode(params["after"])
@@ -108,9 +129,19 @@ class EventFeedView(ApiViewMixin, APIView):
         if errors:
             raise ValidationError(errors)
         audience, party_id = audience_of(self.actor)
-        page = feed.feed_page(
-            audience=audience, party_id=party_id, after=after, types=types, limit=limit
-        )
+        try:
+            page = feed.feed_page(
+                audience=audience, party_id=party_id, after=after, types=types, limit=limit
+            )
+        except feed.CursorExpired as exc:
+            kept = exc.horizon.oldest_kept_at
+            since = f" (the oldest kept occurred at {kept:%Y-%m-%d %H:%M} UTC)" if kept else ""
+            raise CursorGone(
+                "The events after this cursor are no longer kept: events are kept "
+                f"{_retention_days()} days{since}. Read the current state from the lists "
+                "(bookings, booking-items and offers, with ?cursor=), then follow the feed "
+                f"with after={feed.Cursor(exc.horizon.position).encode()}."
+            ) from exc
         results = [
             document
             for event in page.events
@@ -265,3 +296,10 @@ def _valid(serializer_class: type, data: Any, **kwargs: Any) -> Any:
     serializer = serializer_class(data=data, **kwargs)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+def _retention_days() -> str:
+    from events import conf
+
+    keep_for = conf.retention()
+    return f"{keep_for.total_seconds() / 86400:g}" if keep_for else "for ever"

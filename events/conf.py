@@ -60,4 +60,10 @@ def staff_group() -> str:
     return str(getattr(settings, "WEBHOOK_STAFF_GROUP", "Partner managers"))
 
 
+def retention() -> timedelta | None:
+    """How long events (and their webhook delivery log) are kept; None: for ever."""
+    days = float(getattr(settings, "EVENTS_RETENTION_DAYS", 90))
+    return timedelta(days=days) if days > 0 else None
+
+
 RESPONSE_BODY_LIMIT = 2000

@@ -17,13 +17,21 @@ from typing import Any
 from django.db.models import QuerySet
 
 from events import registry, sequencer
-from events.models import Audience, Event
+from events.models import Audience, Event, FeedHorizon
 
 MAX_PAGE = 500
 
 
 class BadCursor(ValueError):
     pass
+
+
+class CursorExpired(Exception):
+    """The cursor points below the events still kept (``EVENTS_RETENTION_DAYS``)."""
+
+    def __init__(self, horizon: FeedHorizon) -> None:
+        self.horizon = horizon
+        super().__init__(horizon.position)
 
 
 @dataclass(frozen=True)
@@ -66,10 +74,21 @@ class Page:
     has_more: bool
 
 
+def horizon() -> FeedHorizon | None:
+    return FeedHorizon.objects.filter(pk=1).first()
+
+
 def feed_page(
-    *, audience: str, party_id: int | None, after: Cursor, types: Sequence[str], limit: int
+    *, audience: str, party_id: int | None, after: Cursor | None, types: Sequence[str], limit: int
 ) -> Page:
+    """A page after ``after``; None starts from the oldest event kept. A cursor below
+    the purged events raises ``CursorExpired``: pages from it would skip events."""
     sequencer.sequence()
+    edge = horizon()
+    if after is None:
+        after = Cursor(edge.position) if edge is not None else START
+    elif edge is not None and after.position < edge.position:
+        raise CursorExpired(edge)
     queryset = events_visible(audience=audience, party_id=party_id)
     if types:
         queryset = queryset.filter(type__in=list(types))

@@ -65,6 +65,25 @@ class EventVendor(models.Model):
         return f"vendor {self.vendor_id} sees {self.event_id}"
 
 
+class FeedHorizon(models.Model):
+    """How far back the feed still goes: events up to ``position`` were purged after
+    ``EVENTS_RETENTION_DAYS`` (``events.services.events_purge``). One row, or none
+    while nothing has been purged."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    position = models.BigIntegerField(default=0)
+    purged_at = models.DateTimeField(null=True, blank=True)
+    oldest_kept_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the oldest event still kept occurred."
+    )
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="feed_horizon_one")]
+
+    def __str__(self) -> str:
+        return f"events purged up to position {self.position}"
+
+
 class Audience(models.TextChoices):
     STAFF = "staff", "Staff"
     BROKER = "broker", "Broker"

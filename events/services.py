@@ -21,7 +21,14 @@ from django.utils import timezone
 
 from core.domain import DomainError, InvalidTransition, ValidationFailed
 from events import conf, registry, sequencer, signing
-from events.models import Audience, Event, EventVendor, WebhookDelivery, WebhookEndpoint
+from events.models import (
+    Audience,
+    Event,
+    EventVendor,
+    FeedHorizon,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from events.targets import TargetRefused, check_url
 
 logger = logging.getLogger(__name__)
@@ -110,6 +117,68 @@ def _deliveries_create(event: Event, *, broker_id: int | None, vendor_ids: Seque
         ]
     )
     enqueue_on_commit(row.pk for row in rows)
+
+
+# --- retention ------------------------------------------------------------------------
+
+PURGE_BATCH = 5000
+
+
+def events_purge(*, now: datetime | None = None, batch: int = PURGE_BATCH) -> int:
+    """Delete the events older than ``EVENTS_RETENTION_DAYS``, with their vendor links and
+    webhook delivery log; returns how many. The feed keeps no hole: only a run of
+    positions from the bottom goes, up to the first event that is too new or still has
+    a webhook delivery to make (that one, and all after it, stay). The horizon it
+    leaves is what the feed answers an older cursor with (a 410).
+    """
+    keep_for = conf.retention()
+    if keep_for is None:
+        return 0
+    cutoff = (now or timezone.now()) - keep_for
+    purged = 0
+    while True:
+        with transaction.atomic():
+            horizon, _ = FeedHorizon.objects.select_for_update().get_or_create(pk=1)
+            above = Event.objects.filter(position__gt=horizon.position)
+            first_kept = (
+                above.filter(occurred_at__gte=cutoff)
+                .order_by("position")
+                .values_list("position", flat=True)
+                .first()
+            )
+            unsent = (
+                WebhookDelivery.objects.filter(
+                    status__in=[WebhookDelivery.Status.PENDING, WebhookDelivery.Status.SENDING],
+                    event__position__gt=horizon.position,
+                )
+                .order_by("event__position")
+                .values_list("event__position", flat=True)
+                .first()
+            )
+            stops = [p - 1 for p in (first_kept, unsent) if p is not None]
+            last = above.order_by("-position").values_list("position", flat=True).first()
+            upto = min([*stops, last or horizon.position, horizon.position + batch])
+            if upto <= horizon.position:
+                return purged
+            doomed = Event.objects.filter(position__gt=horizon.position, position__lte=upto).values(
+                "seq"
+            )
+            WebhookDelivery.objects.filter(event__in=doomed).delete()
+            EventVendor.objects.filter(event__in=doomed).delete()
+            count, _ = Event.objects.filter(
+                position__gt=horizon.position, position__lte=upto
+            ).delete()
+            purged += count
+            horizon.position = upto
+            horizon.purged_at = timezone.now()
+            horizon.oldest_kept_at = (
+                Event.objects.filter(position__gt=upto)
+                .order_by("position")
+                .values_list("occurred_at", flat=True)
+                .first()
+            )
+            horizon.save()
+        logger.info("events: purged %s events up to position %s", count, upto)
 
 
 # --- delivery queueing --------------------------------------------------------------

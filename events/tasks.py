@@ -15,3 +15,8 @@ def sweep() -> dict[str, int]:
     deliveries due for a retry, lost enqueues and stale claims."""
     numbered = sequencer.sequence()
     return {"numbered": numbered, **services.webhooks_sweep()}
+
+
+def purge() -> int:
+    """Daily: delete events older than EVENTS_RETENTION_DAYS (``services.events_purge``)."""
+    return services.events_purge()
