@@ -18,17 +18,28 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from billing import reconcile, services
+from billing import links, reconcile, services
 from billing.api import pdf_response
-from billing.models import CommissionEntry, Instalment, Invoice, InvoiceLine, Payment, ProviderEvent
+from billing.models import (
+    CommissionEntry,
+    Instalment,
+    Invoice,
+    InvoiceLine,
+    Payment,
+    PaymentLink,
+    ProviderEvent,
+)
+from billing.providers import provider_names
 from bookings.admin import BookingAdmin
 from bookings.models import Booking
 from core.admin_kit import (
+    SERVICE_ERRORS,
     ReadOnlyInlineMixin,
     ServiceAdminMixin,
     Transition,
     admin_actor,
     calling,
+    error_messages,
     service_errors,
 )
 
@@ -42,9 +53,15 @@ def _money_table(booking: Booking) -> str:
         "<th>Invoiced</th><td>{} {}</td></tr></table>",
         c, money.total, c, money.paid, c, money.due, c, money.overdue, c, money.invoiced,
     )  # fmt: skip
+    open_links = {
+        link.instalment_id: link
+        for link in PaymentLink.objects.filter(
+            booking=booking, status=PaymentLink.Status.OPEN
+        ).order_by("created_at")
+    }
     rows = format_html_join(
         "",
-        "<tr><td>{}</td><td>{}</td><td>{} {}</td><td>{}</td><td>{}</td></tr>",
+        "<tr><td>{}</td><td>{}</td><td>{} {}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
         (
             (
                 row.instalment.get_kind_display(),
@@ -53,6 +70,7 @@ def _money_table(booking: Booking) -> str:
                 row.instalment.amount,
                 row.state,
                 row.outstanding,
+                _link_cell(row, open_links.get(row.instalment.pk)),
             )
             for row in money.schedule
         ),
@@ -60,7 +78,7 @@ def _money_table(booking: Booking) -> str:
     schedule = (
         format_html(
             "<table><tr><th>Instalment</th><th>Due</th><th>Amount</th><th>State</th>"
-            "<th>Outstanding</th></tr>{}</table>",
+            "<th>Outstanding</th><th>Payment link</th></tr>{}</table>",
             rows,
         )
         if money.schedule
@@ -70,6 +88,39 @@ def _money_table(booking: Booking) -> str:
     return format_html(
         '{}{}<p><a class="button" href="{}">Record a payment or refund</a></p>', head, schedule, add
     )
+
+
+def _link_cell(row: Any, link: PaymentLink | None) -> str:
+    make = reverse("admin:billing_instalment_payment_link", args=[row.instalment.pk])
+    if row.outstanding <= 0:
+        return "-"
+    if link is None:
+        return format_html('<a class="button" href="{}">Make a payment link…</a>', make)
+    shown = link.url or link.instructions
+    return format_html(
+        '<span class="payment-link">{} ({} {})</span> <a href="{}">send or renew…</a>',
+        shown,
+        link.currency,
+        link.amount,
+        make,
+    )
+
+
+class PaymentLinkForm(forms.Form):
+    provider = forms.ChoiceField(label="Provider")
+    send = forms.BooleanField(
+        label="E-mail it to whoever pays",
+        required=False,
+        initial=True,
+        help_text="The booking's broker, else its lead customer; once per link.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from django.conf import settings
+
+        self.fields["provider"].choices = [(name, name) for name in provider_names()]
+        self.fields["provider"].initial = settings.BILLING_DEFAULT_PROVIDER
 
 
 class PaymentInline(ReadOnlyInlineMixin, admin.TabularInline):
@@ -357,3 +408,53 @@ class InstalmentAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path(
+                "<int:pk>/payment-link/",
+                self.admin_site.admin_view(self.payment_link_view),
+                name="billing_instalment_payment_link",
+            ),
+            *super().get_urls(),
+        ]
+
+    def payment_link_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Make (or reuse) the instalment's link, and e-mail it if asked; the answer
+        shows the link to copy. Refusals are the service's words."""
+        from django.shortcuts import redirect
+
+        instalment = get_object_or_404(Instalment.objects.select_related("booking"), pk=pk)
+        booking_url = reverse("admin:bookings_booking_change", args=[instalment.booking_id])
+        if not request.user.has_perm("billing.add_paymentlink"):
+            self.message_user(request, "You may not make payment links.", messages.ERROR)
+            return redirect(booking_url)
+        form = PaymentLinkForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            actor = admin_actor(request)
+            try:
+                link = links.payment_link_open(
+                    instalment=instalment, actor=actor, provider=form.cleaned_data["provider"]
+                )
+                sent = (
+                    links.payment_link_send(payment_link=link, actor=actor)
+                    if form.cleaned_data["send"]
+                    else 0
+                )
+            except SERVICE_ERRORS as exc:
+                for _field, message in error_messages(exc):
+                    form.add_error(None, message)
+            else:
+                shown = link.url or link.instructions
+                told = " and e-mailed" if sent else ""
+                self.message_user(request, f"Payment link ready{told}: {shown}", messages.SUCCESS)
+                return redirect(booking_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Payment link: {instalment.get_kind_display()} of {instalment.booking}",
+            "opts": self.opts,
+            "form": form,
+            "instalment": instalment,
+            "booking_url": booking_url,
+        }
+        return TemplateResponse(request, "admin/billing/payment_link.html", context)

@@ -97,6 +97,62 @@ def payment_link_create(*, instalment: Instalment, actor: Actor, provider: str =
     return payment_link
 
 
+def payment_link_open(*, instalment: Instalment, actor: Actor, provider: str = "") -> PaymentLink:
+    """The instalment's open link for what is left of it, or a new one (``payment_link_create``).
+
+    Whoever presses "Pay now" twice is sent to the same page, not to a second session
+    with the provider; a link for another amount (part was paid since) is not reused.
+    """
+    provider = provider or settings.BILLING_DEFAULT_PROVIDER
+    instalment = Instalment.objects.select_related("booking").get(pk=instalment.pk)
+    _require_link_access(instalment, actor)
+    row = next(
+        (
+            r
+            for r in services.booking_money(booking=instalment.booking).schedule
+            if r.instalment.pk == instalment.pk
+        ),
+        None,
+    )
+    if row is not None and row.outstanding > 0:
+        existing = PaymentLink.objects.filter(
+            instalment=instalment,
+            provider=provider,
+            status=PaymentLink.Status.OPEN,
+            amount=row.outstanding,
+        ).first()
+        if existing is not None:
+            return existing
+    return payment_link_create(instalment=instalment, actor=actor, provider=provider)
+
+
+@transaction.atomic
+def payment_link_send(*, payment_link: PaymentLink, actor: Actor) -> int:
+    """Email an open link (or a transfer's instructions) to whoever pays the booking: its
+    broker, else its lead customer. Staff only; once per link, however often asked."""
+    from billing import notify
+
+    actor.require_perm("billing.add_paymentlink", "send payment links")
+    payment_link = PaymentLink.objects.select_for_update().get(pk=payment_link.pk)
+    if payment_link.status != PaymentLink.Status.OPEN:
+        raise InvalidTransition(f"This link is {payment_link.get_status_display().lower()}.")
+    sent = notify.payment_link_message(payment_link)
+    if not sent:
+        raise ValidationFailed(
+            "The booking has no e-mail address to send the link to: add the customer's "
+            "e-mail, or copy the link and send it yourself."
+        )
+    audit(
+        payment_link.booking,
+        "payment_link_sent",
+        actor,
+        instalment=payment_link.instalment_id,
+        provider=payment_link.provider,
+        amount=str(payment_link.amount),
+    )
+    return sent
+
+
 def webhook_receive(*, provider: str, body: bytes, headers: Mapping[str, str]) -> str:
     """Verify and apply one provider event; returns what became of it.
 

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing import documents, services
-from billing.models import Instalment, Invoice
+from billing.models import Instalment, Invoice, PaymentLink
 from bookings.notify import customer_recipients, site_link
 from core.models import AuditEntry
 from notifications.formatting import format_money
@@ -124,3 +124,27 @@ def unsent_documents_sweep() -> int:
     ]:
         sent += invoice_send(invoice_id=invoice_id)
     return sent
+
+
+def payment_link_message(link: PaymentLink) -> int:
+    """The link (or the transfer's instructions) to whoever pays; once per link."""
+    booking = link.booking
+    recipients = [r for r in customer_recipients(booking) if r.email]
+    if not recipients:
+        return 0
+    rows = notify(
+        kind="payment_link",
+        recipients=recipients,
+        context={
+            "reference": booking.reference,
+            "customer_name": booking.customer_name,
+            "instalment": link.instalment.get_kind_display().lower(),
+            "amount": format_money(link.amount, link.currency),
+            "url": link.url,
+            "instructions": link.instructions,
+        },
+        target=booking,
+        reference=booking.reference,
+        dedupe=f"paymentlink{link.pk}",
+    )
+    return len(rows)

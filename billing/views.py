@@ -7,16 +7,19 @@ import io
 import logging
 from datetime import timedelta
 
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from billing import documents, links, selectors
 from billing.api import pdf_response
+from billing.models import Instalment
 from billing.providers import SignatureError, provider_names
+from core.domain import DomainError
 from partners.views import portal_view
 
 logger = logging.getLogger(__name__)
@@ -39,6 +42,34 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
 def invoice_pdf(request: HttpRequest, number: str) -> HttpResponse:
     invoice = selectors.invoice_get_for_broker(broker=_broker(request), number=number)
     return pdf_response(invoice)
+
+
+@portal_view("broker")
+@require_POST
+def pay(request: HttpRequest, reference: str, instalment: int) -> HttpResponse:
+    """ "Pay now" on a booking's instalment: to the provider's page, or the transfer's
+    instructions. Another broker's booking or instalment is a 404."""
+    chosen = get_object_or_404(
+        Instalment.objects.select_related("booking"),
+        pk=instalment,
+        booking__reference=reference,
+        booking__broker=_broker(request),
+    )
+    try:
+        link = links.payment_link_open(
+            instalment=chosen,
+            actor=request.portal.actor,  # type: ignore[attr-defined]
+        )
+    except (DomainError, links.LinkFailed) as exc:
+        messages.error(request, exc.message)
+        return redirect("portal:booking-detail", reference)
+    if link.url:
+        return redirect(link.url)
+    return render(
+        request,
+        "billing/portal/pay.html",
+        {"link": link, "booking": chosen.booking, "instalment": chosen, "nav": "bookings"},
+    )
 
 
 def _month(request: HttpRequest):  # type: ignore[no-untyped-def]

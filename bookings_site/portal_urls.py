@@ -34,6 +34,7 @@ urlpatterns = [
     path("offers/<str:reference>/", offers.offer_detail, name="offer-detail"),
     path("offers/<str:reference>/accept/", offers.offer_accept, name="offer-accept"),
     path("offers/<str:reference>/decline/", offers.offer_decline, name="offer-decline"),
+    path("bookings/<str:reference>/pay/<int:instalment>/", billing.pay, name="booking-pay"),
     path("invoices/", billing.invoice_list, name="invoices"),
     path("invoices/<str:number>/pdf/", billing.invoice_pdf, name="invoice-pdf"),
     path("statement/", billing.statement, name="statement"),

@@ -52,6 +52,7 @@ class AuditAction(models.TextChoices):
     PAYMENT_RECORDED = "payment_recorded", "Payment recorded"
     REFUND_RECORDED = "refund_recorded", "Refund recorded"
     PAYMENT_LINK_CREATED = "payment_link_created", "Payment link made"
+    PAYMENT_LINK_SENT = "payment_link_sent", "Payment link sent"
     INVOICE_ISSUED = "invoice_issued", "Invoice issued"
     CREDIT_NOTE_ISSUED = "credit_note_issued", "Credit note issued"
 

@@ -93,6 +93,7 @@ KINDS: dict[str, Kind] = {
     "credit_note_issued": Kind(subject="Credit note {number} for booking {reference}"),
     "payment_reminder": Kind(subject="Payment of {amount} due on {due_date}: booking {reference}"),
     "payment_overdue": Kind(subject="Overdue: {amount} for booking {reference}"),
+    "payment_link": Kind(subject="Pay {amount} for booking {reference}"),
 }
 
 

@@ -8,6 +8,7 @@ is a 404. Each step is screenshotted under ``test-artifacts/browser/``.
 from __future__ import annotations
 
 import io
+import re
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -117,3 +118,70 @@ def test_broker_reads_payments_invoices_and_commission_statement(phone: Phone) -
     page.get_by_role("link", name="←").click()
     expect(main).to_contain_text("No commission yet")
     phone.shot("statement-last-month")
+
+
+def test_broker_pays_the_balance_by_bank_transfer_from_the_booking_page(
+    phone: Phone, settings: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    settings.BILLING_BANK_ACCOUNT = "IBAN PT50 0002 0123 1234 5678 9015 4"
+    desk = Actor(user=factories.SuperuserFactory(username="desk"), via="admin")
+    broker = factories.BrokerFactory(name="Nordic Travel AS")
+    factories.PortalAccountFactory(
+        broker=broker, user__username="ingrid@nordic.example", user__password=PASSWORD
+    )
+    booking = _booking(desk, broker, "Ingrid Nilsen")
+    page = phone.page
+    phone.goto("/portal/")
+    page.get_by_label("Email or username").fill("ingrid@nordic.example")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(phone.base_url + "/portal/")
+
+    phone.goto(f"/portal/bookings/{booking.reference}/")
+    buttons = page.locator("#money").get_by_role("button", name=re.compile(r"^Pay EUR .* now$"))
+    expect(buttons).to_have_count(2)
+    # Every "Pay now" is a full-size touch target on a phone.
+    box = buttons.first.bounding_box()
+    assert box is not None and box["height"] >= 44
+    phone.shot("pay-now-buttons")
+    buttons.last.click()
+    expect(page.locator("h1")).to_contain_text("Pay the balance")
+    expect(page.locator(".pay-instructions")).to_contain_text("IBAN PT50 0002")
+    expect(page.locator(".pay-instructions")).to_contain_text(booking.reference)
+    phone.shot("pay-by-transfer")
+
+
+def test_accounts_make_a_payment_link_in_the_admin_and_email_it(phone: Phone) -> None:
+    from playwright.sync_api import expect
+
+    from billing.models import PaymentLink
+    from notifications.models import Notification
+    from partners.roles import ACCOUNTS, APPROVERS
+
+    desk = Actor(user=factories.SuperuserFactory(username="desk"), via="admin")
+    broker = factories.BrokerFactory(name="Nordic Travel AS", email="ops@nordic.example")
+    booking = _booking(desk, broker, "Ingrid Nilsen")
+    factories.StaffFactory(username="accounts", groups=[ACCOUNTS, APPROVERS])
+    page = phone.page.context.browser.new_page(viewport={"width": 1280, "height": 800})
+    folder = phone.folder
+    try:
+        change = f"/admin/bookings/booking/{booking.pk}/change/"
+        page.goto(f"{phone.base_url}/admin/login/?next={change}")
+        page.get_by_label("Username").fill("accounts")
+        page.get_by_label("Password").fill("correct horse battery staple")
+        page.get_by_role("button", name="Log in").click()
+        page.get_by_role("link", name="Make a payment link…").first.click()
+        expect(page.get_by_label("E-mail it to whoever pays")).to_be_checked()
+        page.screenshot(path=folder / "01-admin-payment-link-form.png", full_page=True)
+        page.get_by_role("button", name="Make the link").click()
+        expect(page.locator(".messagelist")).to_contain_text("Payment link ready and e-mailed")
+        expect(page.locator(".payment-link")).to_have_count(1)
+        page.screenshot(path=folder / "02-admin-payment-link-made.png", full_page=True)
+    finally:
+        page.close()
+    assert PaymentLink.objects.filter(booking=booking).count() == 1
+    assert list(
+        Notification.objects.filter(kind="payment_link").values_list("recipient", flat=True)
+    ) == ["ops@nordic.example"]
