@@ -307,7 +307,8 @@ def _neutral_defaults(conn: Any) -> list[tuple[str, str]]:
     ).fetchall()
     done = []
     for table, column, data_type in rows:
-        value = _NEUTRAL.get(data_type)
+        # A service's zone must be a real one (the pages render local time with it).
+        value = "'Europe/Lisbon'" if column == "timezone" else _NEUTRAL.get(data_type)
         if value is not None:
             conn.execute(f'ALTER TABLE "{table}" ALTER COLUMN "{column}" SET DEFAULT {value}')
             done.append((table, column))
