@@ -169,6 +169,13 @@ def overdue_q(now: datetime) -> Q:
     )
 
 
+# Vendor statuses the staff workspace counts by (``workspace.attention``), each behind a
+# partial index below whose condition is written with the same tuple, so PostgreSQL can
+# prove that a count's filter implies the index's and read the index alone.
+NEEDING_VENDOR = ("unassigned", "declined")
+NOT_CONFIRMED = ("unassigned", "pending", "accepted", "declined")
+
+
 class BookingItemQuerySet(models.QuerySet["BookingItem"]):
     def live(self) -> BookingItemQuerySet:
         return self.filter(cancelled_at__isnull=True)
@@ -246,6 +253,20 @@ class BookingItem(models.Model):
                 fields=["vendor", "vendor_status", "start", "id"], name="item_vendor_status_start"
             ),
             models.Index(fields=["vendor", "vendor_status", "end"], name="item_vendor_status_end"),
+            # The workspace's counts (``workspace.attention``): items of each open
+            # booking still needing a vendor, probed per booking; and the live services
+            # not yet confirmed, by start (those within 72 hours). Both hold only the
+            # open part of the table, however much history it has.
+            models.Index(
+                fields=["booking"],
+                name="ws_item_needs_vendor",
+                condition=Q(cancelled_at__isnull=True, vendor_status__in=NEEDING_VENDOR),
+            ),
+            models.Index(
+                fields=["start"],
+                name="ws_item_start_open",
+                condition=Q(cancelled_at__isnull=True, vendor_status__in=NOT_CONFIRMED),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

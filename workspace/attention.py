@@ -1,9 +1,21 @@
 """The staff workspace's counts: what needs attention, each a condition that the count
 and the changelist it opens (``?attention=<key>``) share (see ``core.attention``).
 
-Each condition leads with an indexed column (a status, a date range), so a count reads
-index entries of the rows it counts, never the whole table; and a count stops at
-``core.attention.COUNT_LIMIT``.
+Each condition leads with an indexed column (a status, a deadline, a date range), so
+a count reads index entries of the rows it counts, never the whole table; and a count
+stops at ``core.attention.COUNT_LIMIT`` (the page then says "1,000+"). Which index
+answers which count (tests/workspace/test_plans.py holds them to it on PostgreSQL):
+
+- bookings awaiting approval: ``booking_status_created``;
+- items needing a vendor: the open bookings (``booking_status_created``), each probed
+  in ``ws_item_needs_vendor`` (live items with no vendor, or declined: a partial index);
+- vendor answers and confirmations due: ``respond_by`` and ``confirm_by``'s indexes
+  (set only while a vendor owes an answer), each row's booking by its key;
+- services within 72 hours not confirmed: ``ws_item_start_open`` (live, unconfirmed);
+- offers expiring: ``valid_until``'s index; notifications: ``notification_status_created``.
+
+Vendor answers and confirmations are counted alike: overdue, or due before the end of
+staff's day (``workspace.timing``).
 """
 
 from __future__ import annotations
@@ -12,11 +24,11 @@ from datetime import datetime, timedelta
 
 from django.db.models import Q
 
-from bookings.models import Booking, BookingItem
+from bookings.models import NEEDING_VENDOR, NOT_CONFIRMED, Booking, BookingItem
 from core.attention import Condition
 from notifications.models import Notification
 from offers.models import Offer
-from workspace.timing import answer_due_before, end_of_local_day
+from workspace.timing import answer_due_before, confirmation_due_before, end_of_local_day
 
 B = Booking.Status
 V = BookingItem.VendorStatus
@@ -29,7 +41,7 @@ SOON = timedelta(hours=72)
 EXPIRING = timedelta(days=7)
 
 
-def _live_items(*statuses: str, bookings: tuple[str, ...] = ARRANGING) -> Q:
+def _live_items(statuses: tuple[str, ...], bookings: tuple[str, ...] = ARRANGING) -> Q:
     return Q(vendor_status__in=statuses, cancelled_at__isnull=True, booking__status__in=bookings)
 
 
@@ -38,20 +50,22 @@ def _awaiting_approval(now: datetime) -> Q:
 
 
 def _needing_vendor(now: datetime) -> Q:
-    return _live_items(V.UNASSIGNED, V.DECLINED)
+    # NEEDING_VENDOR itself, as ws_item_needs_vendor's condition is written.
+    return _live_items(NEEDING_VENDOR)
 
 
 def _answer_due(now: datetime) -> Q:
-    return _live_items(V.PENDING) & answer_due_before(end_of_local_day(now))
+    return _live_items((V.PENDING,)) & answer_due_before(end_of_local_day(now))
 
 
-def _accepted_unconfirmed(now: datetime) -> Q:
-    return _live_items(V.ACCEPTED)
+def _confirmation_due(now: datetime) -> Q:
+    return _live_items((V.ACCEPTED,)) & confirmation_due_before(end_of_local_day(now))
 
 
 def _starting_unconfirmed(now: datetime) -> Q:
+    # NOT_CONFIRMED itself, as ws_item_start_open's condition is written.
     return Q(start__gte=now, start__lt=now + SOON) & _live_items(
-        V.UNASSIGNED, V.PENDING, V.ACCEPTED, V.DECLINED, bookings=LIVE_BOOKINGS
+        NOT_CONFIRMED, bookings=LIVE_BOOKINGS
     )
 
 
@@ -86,11 +100,12 @@ CONDITIONS = (
         help="Vendors asked who have not answered, with the answer due by the end of today.",
     ),
     Condition(
-        "accepted_unconfirmed",
-        "Accepted items not yet confirmed",
+        "confirmation_due",
+        "Vendor confirmations overdue or due today",
         BookingItem,
-        _accepted_unconfirmed,
-        help="The vendor accepted; its confirmation (and reference) is still to come.",
+        _confirmation_due,
+        help="Vendors who accepted and have not confirmed, with the confirmation due by "
+        "the end of today.",
     ),
     Condition(
         "starting_unconfirmed",

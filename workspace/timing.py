@@ -2,7 +2,12 @@
 
 A service's local day is its own zone's (the item's ``timezone``); staff's "today" is
 the site's (``DEFAULT_SERVICE_TIMEZONE``); an answer is due at the item's
-``respond_by``. The workspace counts, the agenda and the day sheet ask these functions.
+``respond_by``, a confirmation at its ``confirm_by``. The workspace counts, the agenda
+and the day sheet ask these functions.
+
+A deadline is an instant, and "due today" is said of the day of whoever acts on it:
+staff, so both deadlines are counted against the end of staff's day (the vendor is
+told its deadline on its own clock, see ``bookings.deadlines``).
 """
 
 from __future__ import annotations
@@ -56,3 +61,10 @@ def end_of_local_day(now: datetime) -> datetime:
 def answer_due_before(moment: datetime) -> Q:
     """Items asked of a vendor whose answer is due before ``moment`` (overdue ones too)."""
     return Q(vendor_status=BookingItem.VendorStatus.PENDING, respond_by__lt=moment)
+
+
+def confirmation_due_before(moment: datetime) -> Q:
+    """Items a vendor accepted whose confirmation is due before ``moment`` (overdue ones
+    too). An accepted item with no ``confirm_by`` (accepted before deadlines existed)
+    has no clock; it shows among the services starting soon if it is still unconfirmed."""
+    return Q(vendor_status=BookingItem.VendorStatus.ACCEPTED, confirm_by__lt=moment)

@@ -14,6 +14,7 @@ from bookings.models import Booking, BookingItem
 from notifications.models import Notification
 from offers.models import Offer
 from tests import factories
+from workspace.timing import end_of_local_day
 
 B = Booking.Status
 V = BookingItem.VendorStatus
@@ -62,19 +63,29 @@ def attention_rows(db: None) -> dict[str, Any]:
     item(B.DRAFT)  # a draft is not being arranged yet
     item(B.APPROVED, cancelled_at=now)  # cancelled: nothing to arrange
 
-    overdue = item(
-        vendor_status=V.PENDING,
-        assigned_at=now - timedelta(days=3),
-        respond_by=now - timedelta(days=2),
-    )
+    # Staff's day ends at midnight in the site's zone: "later today" is half-way there.
+    later_today = now + (end_of_local_day(now) - now) / 2
+    asked = now - timedelta(days=3)
+    overdue = item(vendor_status=V.PENDING, assigned_at=asked, respond_by=now - timedelta(days=2))
+    answer_today = item(vendor_status=V.PENDING, assigned_at=asked, respond_by=later_today)
     # Asked just now: due the day after tomorrow.
     item(vendor_status=V.PENDING, assigned_at=now, respond_by=now + timedelta(days=2))
-    accepted = item(vendor_status=V.ACCEPTED, assigned_at=now - timedelta(hours=2))
-    item(B.CANCELLED, vendor_status=V.ACCEPTED)  # the booking is cancelled
+    item(vendor_status=V.PENDING, assigned_at=asked, respond_by=now, cancelled_at=now)
+
+    def accepted(status: str = B.APPROVED, **fields: Any) -> BookingItem:
+        fields.setdefault("responded_at", now - timedelta(days=2))
+        return item(status, vendor_status=V.ACCEPTED, assigned_at=asked, **fields)
+
+    confirmation_overdue = accepted(confirm_by=now - timedelta(hours=1))
+    confirmation_today = accepted(B.PENDING_APPROVAL, confirm_by=later_today)
+    accepted(confirm_by=now + timedelta(days=2))  # due the day after tomorrow
+    accepted(confirm_by=None)  # accepted before deadlines existed: no clock
+    accepted(confirm_by=now - timedelta(hours=1), cancelled_at=now)  # the item is cancelled
+    accepted(B.CANCELLED, confirm_by=now - timedelta(hours=1))  # the booking is cancelled
     item(vendor_status=V.CONFIRMED, vendor_reference="C-1")
 
     soon = [
-        item(start=now + timedelta(hours=5), vendor_status=V.ACCEPTED),
+        accepted(start=now + timedelta(hours=5)),
         item(B.DRAFT, start=now + timedelta(hours=70)),
     ]
     item(start=now + timedelta(hours=5), vendor_status=V.CONFIRMED, vendor_reference="C-2")
@@ -91,12 +102,13 @@ def attention_rows(db: None) -> dict[str, Any]:
     notification("pending", 1)
 
     return {
-        # The two, and the booking of the first item needing a vendor.
-        "awaiting_approval": {b.pk for b in awaiting} | {needs_vendor[0].booking_id},
+        # The two, and the bookings of the first item needing a vendor and of the
+        # confirmation due today.
+        "awaiting_approval": {b.pk for b in awaiting}
+        | {needs_vendor[0].booking_id, confirmation_today.booking_id},
         "needs_vendor": {i.pk for i in needs_vendor},
-        "answer_due": {overdue.pk},
-        # The accepted item, and the one starting within 5 hours.
-        "accepted_unconfirmed": {accepted.pk, soon[0].pk},
+        "answer_due": {overdue.pk, answer_today.pk},
+        "confirmation_due": {confirmation_overdue.pk, confirmation_today.pk},
         "starting_unconfirmed": {i.pk for i in soon},
         "offers_expiring": {expiring.pk},
         "notifications_stuck": {n.pk for n in stuck},
