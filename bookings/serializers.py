@@ -124,6 +124,14 @@ TOTAL_FIELDS: dict[str, tuple[str, ...]] = {
 # --- formatting shared by both paths -------------------------------------------------
 
 
+# The times of a service: when it starts and ends, and by when its vendor answers and
+# confirms. Each is written in the offset of the item's own ``timezone`` (the API gives
+# that field beside them), in every door: the serializers, the list path, PostgreSQL's
+# rendered list, the events and webhooks. Every other time (created, updated,
+# cancelled: when something was done here) is UTC.
+SERVICE_TIMES = ("start", "end", "respond_by", "confirm_by")
+
+
 def iso(value: datetime | None) -> str | None:
     """ISO 8601 with an explicit offset, in UTC: ``2026-05-01T09:30:00.25+00:00``."""
     if value is None:
@@ -159,7 +167,7 @@ class IsoDateTimeField(serializers.DateTimeField):
 
 
 class ServiceTimeField(serializers.DateTimeField):
-    """An item's ``start`` or ``end``, written with the offset of the item's ``timezone``."""
+    """One of an item's ``SERVICE_TIMES``, written with the offset of its ``timezone``."""
 
     def get_attribute(self, instance: Any) -> Any:
         return instance
@@ -221,11 +229,15 @@ class ItemSerializer(ApiModelSerializer):
     timezone = serializers.CharField(
         read_only=True, help_text="Where the service happens (IANA name, e.g. Europe/Lisbon)."
     )
-    respond_by = IsoDateTimeField(
-        read_only=True, allow_null=True, help_text="The vendor answers by (pending items)."
+    respond_by = ServiceTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="The vendor answers by (pending items), in the service's own offset.",
     )
-    confirm_by = IsoDateTimeField(
-        read_only=True, allow_null=True, help_text="The vendor confirms by (accepted items)."
+    confirm_by = ServiceTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="The vendor confirms by (accepted items), in the service's own offset.",
     )
     overdue = serializers.BooleanField(
         read_only=True, help_text="The vendor let respond_by or confirm_by pass."
@@ -407,8 +419,6 @@ BOOKING_COLUMNS = (
 )
 _SOURCE = {"vendor": "vendor_id", "broker": "broker_id"}
 _CONVERT: dict[str, Callable[[Any], Any]] = {
-    "respond_by": iso,
-    "confirm_by": iso,
     "cancelled_at": iso,
     "created_at": iso,
     "updated_at": iso,
@@ -431,10 +441,13 @@ def _row_overdue(row: Mapping[str, Any]) -> bool:
     return False
 
 
+def _service_time(name: str) -> Callable[[Mapping[str, Any]], str | None]:
+    return lambda row: iso_local(row[name], row["timezone"])
+
+
 # Fields computed from the whole row (the source ``*``), not from one column.
 _FROM_ROW: dict[str, Callable[[Mapping[str, Any]], Any]] = {
-    "start": lambda row: iso_local(row["start"], row["timezone"]),
-    "end": lambda row: iso_local(row["end"], row["timezone"]),
+    **{name: _service_time(name) for name in SERVICE_TIMES},
     "overdue": _row_overdue,
 }
 
@@ -544,7 +557,7 @@ def _pg_overdue(alias: str) -> str:
 
 
 def _pg_value(alias: str, name: str) -> str:
-    if name in ("start", "end"):
+    if name in SERVICE_TIMES:
         return _pg_local(alias, name)
     if name == "overdue":
         return _pg_overdue(alias)

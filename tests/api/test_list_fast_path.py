@@ -153,11 +153,16 @@ def test_datetimes_and_money_formats(bookings: list[Booking], superuser_client: 
     for row in _pages(superuser_client, "/api/v1/bookings/"):
         assert ISO.match(row["created_at"]), row["created_at"]
         for item in row["items"]:
-            assert LOCAL_ISO.match(item["start"]), item["start"]
-            start = datetime.fromisoformat(item["start"])
-            # The offset of the item's own zone at that instant.
-            expected = start.astimezone(ZoneInfo(item["timezone"])).utcoffset()
-            assert start.utcoffset() == expected, item
+            # The service's times (its deadlines too) in the offset of the item's own
+            # zone at that instant; what was done here in UTC.
+            for name in ("start", "end", "respond_by", "confirm_by"):
+                if item[name] is None:
+                    continue
+                assert LOCAL_ISO.match(item[name]), item[name]
+                moment = datetime.fromisoformat(item[name])
+                expected = moment.astimezone(ZoneInfo(item["timezone"])).utcoffset()
+                assert moment.utcoffset() == expected, (name, item)
+            assert ISO.match(item["updated_at"]), item["updated_at"]
             assert Decimal(item["unit_price"]).as_tuple().exponent == -2
         for value in row["totals"].values():
             assert isinstance(value, str)

@@ -209,3 +209,68 @@ def test_a_vendors_timezone_and_response_hours_are_checked_by_the_service() -> N
         actor=SYSTEM, name="Z", email="z@example.com", timezone="Europe/Lisbon", response_hours=6
     )
     assert (vendor.timezone, vendor.response_hours) == ("Europe/Lisbon", 6)
+
+
+def test_a_lisbon_vendors_deadlines_come_back_in_the_services_offset(
+    agent_client: Any, vendor_client: Any, vendor: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In May a Lisbon service's deadlines are written +01:00, like its start, at every
+    door that shows the item: its detail and list, the booking and the bookings list,
+    the vendor's own view and the events (feed and webhook body) of it. Times of what
+    was done here (created, updated, an event's occurred_at) stay UTC."""
+    from events.feed import event_document
+    from events.models import Event
+
+    asked = datetime(2027, 5, 3, 9, 0, tzinfo=UTC)
+    monkeypatch.setattr(timezone, "now", lambda: asked)
+    vendor.timezone = "Europe/Lisbon"
+    vendor.response_hours = 24
+    vendor.save(update_fields=["timezone", "response_hours"])
+    created = _create(
+        agent_client,
+        start="2027-05-20T10:00:00",
+        end="2027-05-20T12:00:00",
+        timezone="Europe/Lisbon",
+    )
+    reference, item_id = created.json()["reference"], created.json()["items"][0]["id"]
+    assert agent_client.post(f"{URL}{reference}/submit/").status_code == 200
+    assigned = agent_client.post(f"{ITEMS}{item_id}/assign-vendor/", {"vendor": vendor.pk})
+    assert assigned.status_code == 200, assigned.content
+    # Asked 09:00 UTC on 3 May, 24 hours to answer: 10:00 WEST on the 4th.
+    answer_by = "2027-05-04T10:00:00+01:00"
+    assert assigned.json()["respond_by"] == answer_by
+    assert BookingItem.objects.get(pk=item_id).respond_by == datetime(
+        2027, 5, 4, 9, tzinfo=UTC
+    )
+
+    def everywhere(client: Any) -> list[dict[str, Any]]:
+        rows = [client.get(f"{ITEMS}{item_id}/").json()]
+        rows += [r for r in client.get(ITEMS).json()["results"] if r["id"] == item_id]
+        return rows
+
+    staff_rows = everywhere(agent_client)
+    staff_rows.append(agent_client.get(f"{URL}{reference}/").json()["items"][0])
+    listed = agent_client.get(URL).json()["results"]
+    staff_rows += [i for b in listed for i in b["items"] if i["id"] == item_id]
+    for row in [*staff_rows, *everywhere(vendor_client)]:
+        assert row["respond_by"] == answer_by, row
+        assert row["start"] == "2027-05-20T10:00:00+01:00"
+        assert row["updated_at"].endswith("+00:00")  # what was done here: UTC
+    assert len(staff_rows) == 4
+
+    accepted = vendor_client.post(f"{ITEMS}{item_id}/accept/")
+    assert accepted.status_code == 200, accepted.content
+    # Accepted 09:00 UTC on 3 May, 48 hours to confirm: 10:00 WEST on the 5th.
+    assert accepted.json()["confirm_by"] == "2027-05-05T10:00:00+01:00"
+    assert accepted.json()["respond_by"] is None
+
+    event = Event.objects.filter(type="booking_item.accepted").get()
+    document = event_document(event, audience="vendor", party_id=vendor.pk)
+    assert document is not None
+    assert document["data"]["confirm_by"] == "2027-05-05T10:00:00+01:00"
+    assert document["occurred_at"].endswith("Z")  # when it happened here: UTC
+    feed = vendor_client.get("/api/v1/events/").json()["results"]
+    fed = [e for e in feed if e["type"] == "booking_item.accepted"]
+    assert [e["data"]["confirm_by"] for e in fed] == ["2027-05-05T10:00:00+01:00"]
+    assigned_event = Event.objects.get(type="booking_item.assigned")
+    assert assigned_event.payload["data"]["respond_by"] == answer_by
