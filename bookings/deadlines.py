@@ -7,11 +7,15 @@ the confirmation clock (``confirm_by``: accepted + ``VENDOR_CONFIRM_HOURS``, wit
 same lead); confirming, declining, cancelling or reassigning stops whichever runs.
 
 The scheduled ``deadlines_sweep`` reminds the vendor, on its channels, at
-``VENDOR_REMINDER_POINTS`` percent of the window (50 and 90 by default), and when the
-deadline passes alerts staff (a notification and an audit entry). Each reminder and
-alert is a ``VendorReminder`` row, unique per (item, request, stage, threshold): the
-row is inserted before anything is sent, in the same transaction, so a second sweep or
-a second worker gets an integrity error for it and sends nothing.
+``VENDOR_REMINDER_POINTS`` percent of the window (50 and 90 by default). When the
+deadline passes it alerts staff (a notification and an audit entry) and tells the
+vendor, on its channels, that it is late ("You have not answered ... please answer
+now", with the portal link). Each reminder, and the alert with the vendor's notice, is
+a ``VendorReminder`` row, unique per (item, request, stage, threshold; ``OVERDUE`` for
+the deadline itself): the row is inserted before anything is sent, in the same
+transaction as the outbox rows, so a second sweep or a second worker gets an integrity
+error for it and sends nothing. An answer or a reassignment before the sweep comes
+round ends the request, and nothing of it is sent.
 """
 
 from __future__ import annotations
@@ -213,7 +217,8 @@ def _remind(due: Due, thresholds: list[int], now: datetime) -> int:
     (or the vendor's answer) got there first.
 
     Lower thresholds passed while nobody swept are claimed silently: a vendor gets one
-    message per sweep, the most urgent, and staff get the alert alone once it is late.
+    message per sweep, the most urgent; once it is late, that is the notice that it is
+    late (no reminder with it), and staff get the alert.
     """
     item = (
         BookingItem.objects.select_for_update(of=("self",))
@@ -243,6 +248,7 @@ def _remind(due: Due, thresholds: list[int], now: datetime) -> int:
     latest = max(claimed)
     if latest == OVERDUE:
         _alert_staff(item, due)
+        _tell_vendor_late(item, due)
     else:
         _remind_vendor(item, due, latest)
     return latest
@@ -296,4 +302,32 @@ def _alert_staff(item: BookingItem, due: Due) -> None:
     deadline = format_moment(due.deadline, item.timezone)
     tell.notify_item_staff(
         "item_overdue", item, entry, extra={"stage": due.stage, "deadline": deadline}
+    )
+
+
+def _tell_vendor_late(item: BookingItem, due: Due) -> None:
+    """The vendor's own notice that its deadline has passed, once per request and stage
+    (claimed with the staff alert's ``OVERDUE`` row): what it has not done, for which
+    service and when that is (the service's local time), and the portal link."""
+    assert item.vendor is not None  # noqa: S101 - checked by _still_due
+    entry = audit(
+        item,
+        "vendor_reminded",
+        _sweep_actor(),
+        stage=due.stage,
+        threshold=OVERDUE,
+        request=due.request_seq,
+        deadline=due.deadline.isoformat(),
+        vendor=item.vendor.name,
+    )
+    tell.notify_item_vendor(
+        "item_overdue_vendor",
+        item,
+        item.vendor,
+        entry,
+        extra={
+            "stage": due.stage,
+            "deadline": format_moment(due.deadline, item.vendor.timezone),
+            "ask": "answer" if due.stage == STAGE.ANSWER else "confirm",
+        },
     )

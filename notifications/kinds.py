@@ -76,6 +76,11 @@ KINDS: dict[str, Kind] = {
         subject="Reminder: {service} for booking {reference}: please answer",
         whatsapp_params=("reference", "service", "when", "deadline"),
     ),
+    # The vendor's own notice that its answer (or confirmation) is late.
+    "item_overdue_vendor": Kind(
+        subject="Overdue: please {ask} now: {service} on {start} for booking {reference}",
+        whatsapp_params=("reference", "service", "start", "deadline"),
+    ),
     "item_overdue": Kind(
         subject="Overdue: {vendor_name} has not answered {service} for {reference}"
     ),

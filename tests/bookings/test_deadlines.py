@@ -18,6 +18,7 @@ from bookings import deadlines, services
 from bookings.models import BookingItem, VendorReminder
 from core.domain import Actor
 from core.models import AuditEntry
+from notifications.formatting import format_moment
 from notifications.models import Notification
 from tests import factories
 
@@ -162,9 +163,11 @@ def test_sweep_reminds_at_each_threshold_once_and_alerts_staff_at_respond_by(
     assert alerts[0].audit_entry == entry
     assert len(rows("item_reminder")) == 4  # the vendor is not reminded again
     assert list(BookingItem.objects.overdue(now=asked + 11 * H)) == [item]
-    assert set(
-        VendorReminder.objects.filter(item=item).values_list("threshold", flat=True)
-    ) == {50, 90, 100}
+    assert set(VendorReminder.objects.filter(item=item).values_list("threshold", flat=True)) == {
+        50,
+        90,
+        100,
+    }
 
 
 @pytest.mark.django_db
@@ -173,8 +176,107 @@ def test_a_late_first_sweep_sends_only_the_most_urgent_message() -> None:
     item = asked_item(vendor=factories.VendorFactory())
     assert item.assigned_at is not None
     deadlines.deadlines_sweep(now=item.assigned_at + 20 * H)
-    assert not rows("item_reminder")  # not three messages at once: the alert alone
+    # Not three messages at once: the vendor is told it is late, staff get the alert.
+    assert not rows("item_reminder")
     assert len(rows("item_overdue")) == 1
+    assert len(rows("item_overdue_vendor")) == 1
+
+
+# --- the vendor told it is late -------------------------------------------------------
+
+
+@pytest.mark.django_db
+@override_settings(VENDOR_RESPONSE_HOURS=10, VENDOR_REMINDER_POINTS=[50, 90])
+def test_a_late_vendor_is_told_once_on_its_channels_with_the_service_in_local_time(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    vendor = factories.VendorFactory(
+        name="Lisboa Transfers", notify_by=["email", "whatsapp"], timezone="Europe/Lisbon"
+    )
+    item = asked_item(vendor=vendor)
+    item.timezone = "Europe/Lisbon"  # the service happens where the vendor works
+    item.save(update_fields=["timezone"])
+    assert item.assigned_at is not None and item.respond_by is not None
+    deadlines.deadlines_sweep(now=item.assigned_at + 9.5 * H)  # a reminder, not late yet
+    assert not rows("item_overdue_vendor")
+
+    late = item.respond_by + timedelta(seconds=1)
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        first = deadlines.deadlines_sweep(now=late)
+        again = deadlines.deadlines_sweep(now=late + 3 * H)  # the sweep runs on: nothing
+    assert (first.alerts, again.alerts) == (1, 0)
+    told = rows("item_overdue_vendor")
+    assert {(r.channel, r.recipient) for r in told} == {
+        ("email", vendor.email),
+        ("whatsapp", vendor.phone),
+    }
+    assert len(queued) == len(told) + len(rows("item_overdue"))  # through the outbox
+    email = next(r for r in told if r.channel == "email")
+    start = format_moment(item.start, "Europe/Lisbon")
+    assert start.endswith(" WET") or start.endswith(" WEST")
+    reference = item.booking.reference
+    assert (
+        email.subject == f"Overdue: please answer now: Transfer on {start} for booking {reference}"
+    )
+    assert (
+        f"You have not answered our request for booking {reference}, Transfer on {start}"
+        in email.body_text
+    )
+    assert f"was due by {format_moment(item.respond_by, 'Europe/Lisbon')}" in email.body_text
+    assert "Please accept or decline it now." in email.body_text
+    assert f"/portal/items/{item.pk}/" in email.body_text
+    whatsapp = next(r for r in told if r.channel == "whatsapp")
+    assert whatsapp.whatsapp_template == "item_overdue_vendor"
+    assert whatsapp.whatsapp_params[:3] == [reference, "Transfer", start]
+    entry = email.audit_entry
+    assert entry is not None and entry.action == "vendor_reminded"
+    assert entry.data["threshold"] == deadlines.OVERDUE
+    # The staff's alert is the same claim: one OVERDUE row, one alert.
+    assert len(rows("item_overdue")) == 1
+    assert VendorReminder.objects.filter(item=item, threshold=deadlines.OVERDUE).count() == 1
+
+
+@pytest.mark.django_db
+@override_settings(VENDOR_RESPONSE_HOURS=10, VENDOR_CONFIRM_HOURS=10)
+def test_a_vendor_late_with_its_confirmation_is_told_to_confirm_now() -> None:
+    item = asked_item(vendor=factories.VendorFactory())
+    services.item_accept(item=item, actor=SYSTEM)
+    item.refresh_from_db()
+    assert item.confirm_by is not None
+    deadlines.deadlines_sweep(now=item.confirm_by + H)
+    deadlines.deadlines_sweep(now=item.confirm_by + 2 * H)
+    (notice,) = rows("item_overdue_vendor")
+    assert notice.subject.startswith("Overdue: please confirm now: Transfer on ")
+    assert "but have not confirmed it" in notice.body_text
+    assert "Please confirm it now, with your reference." in notice.body_text
+
+
+@pytest.mark.django_db
+@override_settings(VENDOR_RESPONSE_HOURS=10)
+@pytest.mark.parametrize("move", ["accept", "decline", "reassign", "cancel"])
+def test_answering_or_reassigning_before_the_sweep_means_no_late_notice(move: str) -> None:
+    vendor, other = factories.VendorFactory(), factories.VendorFactory()
+    item = asked_item(vendor=vendor)
+    assert item.respond_by is not None
+    late = item.respond_by + H
+    if move == "accept":
+        services.item_accept(item=item, actor=SYSTEM)
+    elif move == "decline":
+        services.item_decline(item=item, actor=SYSTEM, reason="Full")
+    elif move == "reassign":
+        services.item_assign_vendor(item=item, vendor=other, actor=SYSTEM)
+    else:
+        services.booking_cancel(booking=item.booking, actor=SYSTEM, reason="Trip off")
+    deadlines.deadlines_sweep(now=late)
+    told = [r.recipient for r in rows("item_overdue_vendor")]
+    if move == "reassign":
+        # The new vendor, asked as long ago, is late with its own request; the first
+        # vendor's request ended when it was replaced.
+        assert told == [other.email]
+        entry = AuditEntry.objects.get(action="answer_overdue")
+        assert entry.data["request"] == 2 and entry.data["vendor"] == other.name
+    else:
+        assert told == [] and not rows("item_overdue")
 
 
 @pytest.mark.django_db
@@ -240,3 +342,41 @@ def test_two_workers_sweeping_at_once_send_each_reminder_once() -> None:
     assert sum(r.reminders for r in results) == 20
     assert Notification.objects.filter(kind="item_reminder").count() == 20
     assert VendorReminder.objects.count() == 20
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@override_settings(VENDOR_RESPONSE_HOURS=10, VENDOR_REMINDER_POINTS=[50, 90])
+def test_two_workers_sweeping_past_the_deadline_tell_each_late_vendor_once() -> None:
+    items = [asked_item(vendor=factories.VendorFactory()) for _ in range(20)]
+    now = max(i.respond_by for i in items if i.respond_by) + H
+    start = threading.Barrier(2)
+    results: list[deadlines.SweepResult] = []
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            start.wait(10)
+            for _ in range(2):  # and each sweeps twice
+                results.append(deadlines.deadlines_sweep(now=now))
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors
+    assert sum(r.alerts for r in results) == 20
+    told = Notification.objects.filter(kind="item_overdue_vendor")
+    assert sorted(told.values_list("recipient", flat=True)) == sorted(
+        i.vendor.email for i in items if i.vendor
+    )
+    assert (
+        Notification.objects.filter(kind="item_overdue").values("object_id").distinct().count()
+        == 20
+    )
+    assert VendorReminder.objects.filter(threshold=deadlines.OVERDUE).count() == 20
