@@ -13,11 +13,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from django import forms
+from django.utils.html import format_html
 
+from bookings.models import BookingItem
 from bookings.rules import MAX_ITEMS_PER_BOOKING
 from core.domain import CURRENCY_CHOICES
 from core.phones import PhoneFormField
+from partners.local_forms import LocalTimeFormMixin
 from partners.models import ServiceType
+from partners.timezones import service_timezone, service_timezone_choices, timezone_names
 
 
 class ActionForm(forms.Form):
@@ -65,11 +69,19 @@ class BookingRequestForm(forms.Form):
 DATETIME_WIDGET = {"type": "datetime-local"}
 
 
-class RequestItemForm(forms.Form):
-    """One service the broker asks for. Prices and suppliers are ours to fill in."""
+class RequestItemForm(LocalTimeFormMixin, forms.Form):
+    """One service the broker asks for. Prices and suppliers are ours to fill in.
+
+    Its start and end are read where the service happens (``LocalTimeFormMixin``, as
+    the admin reads them): in the zone chosen here, which is the item's own when it is
+    being changed, else ``DEFAULT_SERVICE_TIMEZONE`` (a broker chooses no vendor whose
+    zone could apply). The form says which zone it reads them in; a time that a
+    daylight-saving change skips or repeats there is a field error in words.
+    """
 
     service_type = forms.ChoiceField(label="Service", choices=ServiceType.choices)
     description = forms.CharField(label="What is needed", help_text="e.g. 2 double rooms, sea view")
+    timezone = forms.CharField(required=False)  # the mixin's choice of zones, see below
     start = forms.DateTimeField(
         label="Starts",
         widget=forms.DateTimeInput(attrs=DATETIME_WIDGET, format="%Y-%m-%dT%H:%M"),
@@ -79,6 +91,38 @@ class RequestItemForm(forms.Form):
         widget=forms.DateTimeInput(attrs=DATETIME_WIDGET, format="%Y-%m-%dT%H:%M"),
     )
     quantity = forms.IntegerField(label="Quantity", initial=1)
+
+    def __init__(self, *args: Any, instance: BookingItem | None = None, **kwargs: Any) -> None:
+        # An item of a draft being changed: its values, its times on its own clock.
+        self.instance = instance
+        if instance is not None:
+            kwargs["initial"] = {
+                name: getattr(instance, name)
+                for name in ("service_type", "description", "timezone", "quantity")
+            } | dict(kwargs.get("initial") or {})
+        super().__init__(*args, **kwargs)
+
+    def timezone_field(self, current: str) -> forms.Field:
+        return forms.ChoiceField(
+            required=False,
+            choices=service_timezone_choices(),
+            initial=service_timezone(current=current),
+            label="Where the service happens",
+            help_text="Its timezone: start and end are the local time there.",
+        )
+
+    def local_time_help(self, current: str) -> str:
+        return format_html(
+            'Times are local to the service: <strong data-zone-hint="">{}</strong>',
+            self.reading_zone(current),
+        )
+
+    def reading_zone(self, current: str = "") -> str:
+        """The zone the times typed are read in: the one chosen (as posted, when it is a
+        zone), else the item's own, else the site's default (``service_timezone``)."""
+        posted = self.data.get(self.add_prefix("timezone"), "") if self.is_bound else ""
+        chosen = posted if posted in timezone_names() else self.initial.get("timezone", "")
+        return service_timezone(chosen=chosen or "", current=current)
 
 
 class BaseRequestItemFormSet(forms.BaseFormSet):

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.db.models.expressions import RawSQL
@@ -31,7 +30,7 @@ from bookings.selectors import booking_totals, commission_for
 from bookings.services import ITEM_FIELDS as ITEM_EDITABLE_FIELDS
 from core.api.fields import PhoneNumbersMixin
 from partners.models import Broker, Vendor
-from partners.timezones import LocalTimeError, make_aware_local, zone
+from partners.timezones import LocalTimeError, make_aware_local, service_timezone, zone
 
 STAFF, BROKER, VENDOR = "staff", "broker", "vendor"
 
@@ -644,12 +643,10 @@ class LocalTimesInput:
 
     def localize(self, attrs: dict[str, Any]) -> dict[str, Any]:
         instance = getattr(self, "instance", None)
-        vendor = attrs.get("vendor")
-        zone_name = (
-            attrs.get("timezone")
-            or getattr(instance, "timezone", "")
-            or getattr(vendor, "timezone", "")
-            or settings.DEFAULT_SERVICE_TIMEZONE
+        zone_name = service_timezone(
+            chosen=attrs.get("timezone") or "",
+            current=getattr(instance, "timezone", ""),
+            vendor=attrs.get("vendor"),
         )
         errors = {}
         for name in ("start", "end"):

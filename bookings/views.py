@@ -28,6 +28,7 @@ from bookings.forms import (
     CancelForm,
     ConfirmForm,
     DeclineForm,
+    RequestItemForm,
     RequestItemFormSet,
     request_forms_with_another_item,
 )
@@ -381,6 +382,7 @@ BOOKING_FILTERS = {
 class BrokerItem:
     """What a broker may see of an item: the service and its price, never cost or vendor."""
 
+    pk: int
     service: str
     description: str
     when: str
@@ -391,9 +393,10 @@ class BrokerItem:
     priced: bool
     status: str
     status_label: str
+    can_change: bool
 
     @classmethod
-    def of(cls, item: BookingItem, booking: Booking) -> BrokerItem:
+    def of(cls, item: BookingItem, booking: Booking, actor: Actor) -> BrokerItem:
         currency = booking.currency
         if not item.is_live:
             status, label = "cancelled", "Cancelled"
@@ -403,6 +406,7 @@ class BrokerItem:
             # Which supplier we ask, and whether one said no, is our business.
             status, label = "open", "Being arranged"
         return cls(
+            pk=item.pk,
             service=item.get_service_type_display(),
             description=item.description,
             when=format_when(item.start, item.end, item.timezone),
@@ -416,6 +420,8 @@ class BrokerItem:
             priced=item.unit_price > 0 or booking.status not in (S.DRAFT, S.PENDING_APPROVAL),
             status=status,
             status_label=label,
+            # The table lets a broker change its items; the service only in a draft.
+            can_change=booking.status == S.DRAFT and ITEM.can("change", item, actor),
         )
 
 
@@ -458,7 +464,7 @@ class BrokerBooking:
             cancel_reason=booking.cancel_reason,
             # A request nobody has priced yet has no total: "EUR 0.00" would read as free.
             priced=totals.sell > 0 or booking.status not in (S.DRAFT, S.PENDING_APPROVAL),
-            items=[BrokerItem.of(i, booking) for i in items],
+            items=[BrokerItem.of(i, booking, actor) for i in items],
             actions=frozenset(BOOKING.allowed(booking, actor, contents=with_items)),
         )
 
@@ -563,11 +569,33 @@ def booking_request(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "portal/broker/booking_request.html",
+        {"form": form, "formset": formset, "nav": "request"},
+    )
+
+
+@portal_view("broker")
+def booking_item_change(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+    """Change a service of a draft request, its times read where it happens."""
+    portal = _portal(request)
+    booking = _broker_booking(request, reference)
+    item = get_object_or_404(booking.items.all(), pk=pk)
+    form = RequestItemForm(posted(request), instance=item)
+    if request.method == "POST" and form.is_valid():
+        changed = apply_service(
+            form,
+            lambda: services.item_update(item=item, actor=portal.actor, **_requested_item(form)),
+        )
+        if changed is not None:
+            messages.success(request, f"{changed.description} is changed.")
+            return redirect("portal:booking-detail", reference=booking.reference)
+    return render(
+        request,
+        "portal/broker/booking_item_change.html",
         {
+            "booking": _booking_view(request, booking),
+            "item": BrokerItem.of(item, booking, portal.actor),
             "form": form,
-            "formset": formset,
-            "time_zone": timezone.get_current_timezone_name(),
-            "nav": "request",
+            "nav": "bookings",
         },
     )
 

@@ -30,6 +30,11 @@ urlpatterns = [
     path("bookings/<str:reference>/", bookings.booking_detail, name="booking-detail"),
     path("bookings/<str:reference>/submit/", bookings.booking_submit, name="booking-submit"),
     path("bookings/<str:reference>/cancel/", bookings.booking_cancel, name="booking-cancel"),
+    path(
+        "bookings/<str:reference>/items/<int:pk>/change/",
+        bookings.booking_item_change,
+        name="booking-item-change",
+    ),
     path("offers/", offers.offer_list, name="offers"),
     path("offers/<str:reference>/", offers.offer_detail, name="offer-detail"),
     path("offers/<str:reference>/accept/", offers.offer_accept, name="offer-accept"),

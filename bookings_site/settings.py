@@ -268,6 +268,18 @@ except (ValueError, _zoneinfo.ZoneInfoNotFoundError) as _error:
         f"DEFAULT_SERVICE_TIMEZONE={DEFAULT_SERVICE_TIMEZONE!r} is not an IANA timezone."
     ) from _error
 
+# The zones the company's services usually happen in, offered first (after the default)
+# where a person chooses a service's zone, e.g. the broker portal's request form:
+# "Europe/Lisbon,Atlantic/Madeira,Atlantic/Azores". Every IANA zone is offered after them.
+SERVICE_TIMEZONES = env.list("SERVICE_TIMEZONES", default=[])
+try:
+    for _name in SERVICE_TIMEZONES:
+        _zoneinfo.ZoneInfo(_name)
+except (ValueError, _zoneinfo.ZoneInfoNotFoundError) as _error:
+    raise ImproperlyConfigured(
+        f"SERVICE_TIMEZONES names {_name!r}, which is not an IANA timezone."
+    ) from _error
+
 # --- Vendor answers on time (bookings/deadlines.py) ----------------------------------
 # A vendor asked for a service answers within its own response hours (or these), and
 # never later than VENDOR_ANSWER_LEAD_HOURS before the service starts; an accepted

@@ -13,11 +13,15 @@ from datetime import date, datetime
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.dateparse import parse_datetime
 
-from partners.timezones import LocalTimeError, make_aware_local, timezone_choices
+from partners.timezones import (
+    LocalTimeError,
+    make_aware_local,
+    service_timezone,
+    timezone_choices,
+)
 
 LOCAL_FIELDS = ("start", "end")
 
@@ -75,43 +79,45 @@ class LocalTimeFormMixin:
 
     vendor_field = "vendor"
 
+    def timezone_field(self, current: str) -> forms.Field:
+        """The ``timezone`` field (a form where no vendor is chosen offers another)."""
+        return forms.ChoiceField(
+            required=False,
+            choices=[
+                ("", "Where its vendor works (or the site's default)"),
+                *timezone_choices(),
+            ],
+            label="Timezone",
+            help_text="Where the service happens: start and end are its local time.",
+        )
+
+    def local_time_help(self, current: str) -> str:
+        return f"Local time in {current or 'the timezone chosen below'}."
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         fields: dict[str, forms.Field] = self.fields  # type: ignore[attr-defined]
         instance = getattr(self, "instance", None)
         current = getattr(instance, "timezone", "") if getattr(instance, "pk", None) else ""
         if "timezone" in fields:
-            fields["timezone"] = forms.ChoiceField(
-                required=False,
-                choices=[
-                    ("", "Where its vendor works (or the site's default)"),
-                    *timezone_choices(),
-                ],
-                label="Timezone",
-                help_text="Where the service happens: start and end are its local time.",
-            )
-        zone_text = current or "the timezone chosen below"
+            fields["timezone"] = self.timezone_field(current)
         for name in LOCAL_FIELDS:
             if name not in fields:
                 continue
             fields[name] = _local_field(fields[name])
-            fields[name].help_text = f"Local time in {zone_text}."
+            fields[name].help_text = self.local_time_help(current)
             value = getattr(instance, name, None) if current else None
             if isinstance(value, datetime):
                 # Shown on the service's own clock, not the site's.
                 self.initial[name] = make_aware_local(value, current).replace(tzinfo=None)  # type: ignore[attr-defined]
 
     def service_timezone(self, cleaned: dict[str, Any]) -> str:
-        chosen = cleaned.get("timezone")
-        if chosen:
-            return str(chosen)
         instance = getattr(self, "instance", None)
-        if getattr(instance, "pk", None) and getattr(instance, "timezone", ""):
-            return str(instance.timezone)  # type: ignore[union-attr]
-        vendor = cleaned.get(self.vendor_field)
-        if vendor is not None and getattr(vendor, "timezone", ""):
-            return str(vendor.timezone)
-        return str(settings.DEFAULT_SERVICE_TIMEZONE)
+        return service_timezone(
+            chosen=cleaned.get("timezone") or "",
+            current=getattr(instance, "timezone", "") if getattr(instance, "pk", None) else "",
+            vendor=cleaned.get(self.vendor_field),
+        )
 
     def clean(self) -> dict[str, Any]:
         cleaned: dict[str, Any] = super().clean()  # type: ignore[misc]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import zoneinfo
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -31,6 +32,30 @@ def timezone_choices() -> list[tuple[str, str]]:
 
 def default_service_timezone() -> str:
     return settings.DEFAULT_SERVICE_TIMEZONE
+
+
+def service_timezone(*, chosen: str = "", current: str = "", vendor: Any = None) -> str:
+    """The zone a service's wall-clock times are read in, at every door (the admin's and
+    the portal's forms, the API's input): the zone chosen for it, else the one it has
+    (an item or line being changed), else its vendor's, else ``DEFAULT_SERVICE_TIMEZONE``,
+    which is also the zone ``bookings.services`` stores when none is given."""
+    return str(
+        chosen or current or getattr(vendor, "timezone", "") or settings.DEFAULT_SERVICE_TIMEZONE
+    )
+
+
+def common_timezones() -> list[str]:
+    """The zones offered first where a person picks one: the site's default, then
+    ``SERVICE_TIMEZONES`` (where the company's services usually happen)."""
+    names = [settings.DEFAULT_SERVICE_TIMEZONE, *settings.SERVICE_TIMEZONES]
+    return list(dict.fromkeys(n for n in names if n in _known()))
+
+
+def service_timezone_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """Grouped choices for a service's zone: the common ones, then every other zone."""
+    common = common_timezones()
+    rest = [(name, name) for name in timezone_names() if name not in common]
+    return [("Usual", [(name, name) for name in common]), ("Every timezone", rest)]
 
 
 @functools.lru_cache(maxsize=512)
