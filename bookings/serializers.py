@@ -633,7 +633,11 @@ class PartnerScopedFields:
 class LocalTimesInput:
     """``start`` and ``end`` sent without an offset are wall-clock times in the item's
     zone (the ``timezone`` sent, else the item's, else its vendor's, else the site's
-    default). A time the clocks skip or repeat there is a 400 naming the field."""
+    default: ``partners.timezones.service_timezone``). A time the clocks skip or repeat
+    there is a 400 naming the field. ``vendor_field`` names the input whose vendor's
+    zone applies (an offer line's is ``proposed_vendor``)."""
+
+    vendor_field = "vendor"
 
     def build_standard_field(self, field_name: str, model_field: Any) -> Any:
         field_class, kwargs = super().build_standard_field(field_name, model_field)  # type: ignore[misc]
@@ -646,7 +650,7 @@ class LocalTimesInput:
         zone_name = service_timezone(
             chosen=attrs.get("timezone") or "",
             current=getattr(instance, "timezone", ""),
-            vendor=attrs.get("vendor"),
+            vendor=attrs.get(self.vendor_field),
         )
         errors = {}
         for name in ("start", "end"):

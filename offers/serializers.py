@@ -6,6 +6,7 @@ Brokers see prices and their commission, never our costs or the vendors we propo
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -19,6 +20,7 @@ from bookings.serializers import (
     STAFF,
     ApiModelSerializer,
     BrokerTotalsSerializer,
+    LocalTimesInput,
     ServiceTimeField,
     TotalsSchema,
     TotalsSerializer,
@@ -144,7 +146,12 @@ OFFER_SERIALIZERS: dict[str, type[OfferSerializer]] = {
 # --- input -------------------------------------------------------------------------
 
 
-class LineInputSerializer(ApiModelSerializer):
+class LineInputSerializer(LocalTimesInput, ApiModelSerializer):
+    """A line to add. ``start`` and ``end`` without an offset are read where the line's
+    service happens (its ``timezone``, else its proposed vendor's, else the default),
+    as an item's are."""
+
+    vendor_field = "proposed_vendor"
     proposed_vendor = serializers.PrimaryKeyRelatedField(
         queryset=Vendor.objects.all(), required=False, allow_null=True
     )
@@ -163,6 +170,9 @@ class LineInputSerializer(ApiModelSerializer):
             "timezone",
         )
         extra_kwargs = {**SERVICE_CHECKED, "timezone": {"required": False}}
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return self.localize(attrs)
 
 
 class OfferUpdateSerializer(ApiModelSerializer):

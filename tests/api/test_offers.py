@@ -356,3 +356,36 @@ def test_lines_are_in_their_own_offset_with_their_timezone(
     broker_view = key_client(make_key(broker=broker)[1])
     line = broker_view.get(f"{URL}{offer}/").json()["lines"][0]
     assert (line["start"], line["timezone"]) == ("2027-05-10T10:00:00+01:00", "Europe/Lisbon")
+
+
+@pytest.mark.parametrize(
+    ("line", "start"),
+    [
+        ({"timezone": "Europe/Lisbon"}, "2027-05-10T10:00:00+01:00"),
+        ({"timezone": "Asia/Tokyo"}, "2027-05-10T10:00:00+09:00"),
+    ],
+)
+def test_a_line_time_without_offset_is_read_where_the_line_happens(
+    agent_client: Any, settings: Any, line: dict[str, str], start: str
+) -> None:
+    """As for booking items: 10:00 sent for a Lisbon line is 10:00 in Lisbon, whatever
+    the site's TIME_ZONE."""
+    settings.TIME_ZONE = "America/New_York"
+    payload = line_payload(start="2027-05-10T10:00:00", end="2027-05-10T12:00:00", **line)
+    response = agent_client.post(
+        URL, {"customer_name": "Ana", "valid_until": _iso(20), "lines": [payload]}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["lines"][0]["start"] == start
+
+
+def test_a_line_time_the_clocks_skip_is_a_field_error(agent_client: Any) -> None:
+    payload = line_payload(
+        start="2027-03-28T01:30:00", end="2027-03-28T03:00:00", timezone="Europe/Lisbon"
+    )
+    response = agent_client.post(
+        URL, {"customer_name": "Ana", "valid_until": _iso(20), "lines": [payload]}, format="json"
+    )
+    assert response.status_code == 400, response.content
+    assert "does not exist in Europe/Lisbon" in str(response.json()["fields"])
+    assert Offer.objects.count() == 0
