@@ -119,6 +119,9 @@ def a_busy_week(db: None) -> dict[str, Any]:
             vendor_reference="CONF-51114" if status == V.CONFIRMED else "",
             assigned_at=now - timedelta(days=2) if vendor else None,
             respond_by=now - timedelta(days=1) if status == V.PENDING else None,
+            responded_at=now - timedelta(days=1) if status == V.ACCEPTED else None,
+            # Accepted yesterday, its confirmation due three hours ago.
+            confirm_by=now - timedelta(hours=3) if status == V.ACCEPTED else None,
             decline_reason="Fully booked" if status == V.DECLINED else "",
         )
     for n in range(3):
@@ -148,6 +151,7 @@ def test_staff_start_from_what_needs_attention(desk: Desk, a_busy_week: dict[str
     expect(desk.page.locator('[data-key="awaiting_approval"] .attention-count')).to_have_text("3")
     expect(desk.page.locator('[data-key="needs_vendor"] .attention-count')).to_have_text("5")
     expect(desk.page.locator('[data-key="answer_due"] .attention-count')).to_have_text("1")
+    expect(desk.page.locator('[data-key="confirmation_due"] .attention-count')).to_have_text("1")
     expect(desk.page.locator('[data-key="starting_unconfirmed"] .attention-count')).to_have_text(
         "3"
     )
@@ -158,6 +162,12 @@ def test_staff_start_from_what_needs_attention(desk: Desk, a_busy_week: dict[str
     expect(desk.page.locator("#result_list tbody tr")).to_have_count(5)
     expect(desk.page.locator("#changelist-filter")).to_contain_text("Items needing a vendor")
     desk.shot("items-needing-a-vendor")
+
+    desk.goto("/admin/")
+    desk.page.click('[data-key="confirmation_due"] a')
+    expect(desk.page.locator("#result_list tbody tr")).to_have_count(1)
+    expect(desk.page.locator("#result_list")).to_contain_text("Private transfer airport")
+    desk.shot("confirmations-due")
 
     desk.goto("/admin/")
     desk.page.click('[data-key="starting_unconfirmed"] a')
