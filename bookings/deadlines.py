@@ -248,9 +248,7 @@ def _remind(due: Due, thresholds: list[int], now: datetime) -> int:
     latest = max(claimed)
     if latest == OVERDUE:
         _alert_staff(item, due)
-        _tell_vendor_late(item, due)
-    else:
-        _remind_vendor(item, due, latest)
+    _remind_vendor(item, due, latest)
     return latest
 
 
@@ -269,6 +267,9 @@ def _sweep_actor() -> Actor:
 
 
 def _remind_vendor(item: BookingItem, due: Due, threshold: int) -> None:
+    """A reminder at ``threshold`` per cent of the window or, at ``OVERDUE``, the
+    vendor's own notice that its deadline has passed (claimed with the staff alert's
+    row): once per request and stage, with the deadline in the vendor's local time."""
     assert item.vendor is not None  # noqa: S101 - checked by _still_due
     entry = audit(
         item,
@@ -280,10 +281,12 @@ def _remind_vendor(item: BookingItem, due: Due, threshold: int) -> None:
         deadline=due.deadline.isoformat(),
         vendor=item.vendor.name,
     )
-    deadline = format_moment(due.deadline, item.vendor.timezone)
-    tell.notify_item_vendor(
-        "item_reminder", item, item.vendor, entry, extra={"stage": due.stage, "deadline": deadline}
-    )
+    extra = {"stage": due.stage, "deadline": format_moment(due.deadline, item.vendor.timezone)}
+    if threshold == OVERDUE:
+        extra["ask"] = "answer" if due.stage == STAGE.ANSWER else "confirm"
+        tell.notify_item_vendor("item_overdue_vendor", item, item.vendor, entry, extra=extra)
+    else:
+        tell.notify_item_vendor("item_reminder", item, item.vendor, entry, extra=extra)
 
 
 def _alert_staff(item: BookingItem, due: Due) -> None:
@@ -302,32 +305,4 @@ def _alert_staff(item: BookingItem, due: Due) -> None:
     deadline = format_moment(due.deadline, item.timezone)
     tell.notify_item_staff(
         "item_overdue", item, entry, extra={"stage": due.stage, "deadline": deadline}
-    )
-
-
-def _tell_vendor_late(item: BookingItem, due: Due) -> None:
-    """The vendor's own notice that its deadline has passed, once per request and stage
-    (claimed with the staff alert's ``OVERDUE`` row): what it has not done, for which
-    service and when that is (the service's local time), and the portal link."""
-    assert item.vendor is not None  # noqa: S101 - checked by _still_due
-    entry = audit(
-        item,
-        "vendor_reminded",
-        _sweep_actor(),
-        stage=due.stage,
-        threshold=OVERDUE,
-        request=due.request_seq,
-        deadline=due.deadline.isoformat(),
-        vendor=item.vendor.name,
-    )
-    tell.notify_item_vendor(
-        "item_overdue_vendor",
-        item,
-        item.vendor,
-        entry,
-        extra={
-            "stage": due.stage,
-            "deadline": format_moment(due.deadline, item.vendor.timezone),
-            "ask": "answer" if due.stage == STAGE.ANSWER else "confirm",
-        },
     )
